@@ -1,0 +1,1 @@
+"""nirverse plugin for brian2 (work in progress)."""

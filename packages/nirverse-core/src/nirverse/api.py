@@ -1,0 +1,154 @@
+"""``nirverse.run``: one graph, one semantics, any backend."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import nir
+import numpy as np
+
+from .backends import get_backend
+from .errors import BackendError, BackendUnavailableError, InvalidInputError, NirverseError, TooLargeError
+from .graph import MAX_ELEMENTS, Plan, prepare
+from .loading import GraphSource
+from .semantics import Semantics
+
+__all__ = ["Result", "run", "normalize_inputs"]
+
+DTYPES = ("float64", "float32")
+
+
+@dataclass
+class Result:
+    """Outputs ``{Output name: (batch, time, *shape)}`` and, if recorded, ``states`` ``{node: {"v", "i"}}``."""
+
+    outputs: dict[str, np.ndarray]
+    states: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    backend: str = "reference"
+    semantics: Semantics | None = None
+    dtype: str = "float64"
+    #: Output name -> whether it carries a spike raster
+    spiking: dict[str, bool] = field(default_factory=dict)
+    wall_time: float = 0.0
+    build_time: float = 0.0
+
+
+def normalize_inputs(plan: Plan, inputs: Any) -> dict[str, np.ndarray]:
+    """Inputs as {Input name: float64 (batch, time, *shape)}, checked against the Input nodes."""
+    if isinstance(inputs, nir.TimeGriddedData):
+        data = np.asarray(inputs.data)
+        if not math.isclose(float(inputs.dt), plan.semantics.dt, rel_tol=1e-9):
+            raise InvalidInputError(
+                f"TimeGriddedData has dt={inputs.dt!r}", node=plan.inputs[0], field="dt",
+                expected=f"the semantics' dt={plan.semantics.dt!r}",
+            )
+        if len(plan.inputs) != 1:
+            raise InvalidInputError(
+                f"one TimeGriddedData for {len(plan.inputs)} Input nodes", field="inputs",
+                expected="a dict {input name: array}",
+            )
+        shape = plan.out_shapes[plan.inputs[0]]
+        if data.ndim == 3 and data.shape[2] == math.prod(shape):
+            data = data.reshape(data.shape[0], data.shape[1], *shape)
+        inputs = {plan.inputs[0]: data}
+    elif not isinstance(inputs, Mapping):
+        if len(plan.inputs) != 1:
+            raise InvalidInputError(
+                f"one array for {len(plan.inputs)} Input nodes {list(plan.inputs)}", field="inputs",
+                expected="a dict {input name: array}",
+            )
+        inputs = {plan.inputs[0]: inputs}
+    unknown = set(inputs) - set(plan.inputs)
+    if unknown:
+        raise InvalidInputError(
+            f"data for unknown Input node(s) {sorted(unknown)}", node=sorted(unknown)[0], field="inputs",
+            expected="one of " + ", ".join(plan.inputs),
+        )
+    out: dict[str, np.ndarray] = {}
+    lead: tuple[int, int] | None = None
+    for name in plan.inputs:
+        if name not in inputs:
+            raise InvalidInputError("no data given", node=name, field="inputs", expected="an array for every Input")
+        try:
+            arr = np.asarray(inputs[name])
+        except Exception as exc:
+            raise InvalidInputError(f"cannot be read as an array: {exc}", node=name, field="inputs") from exc
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise InvalidInputError(f"has dtype {arr.dtype}", node=name, field="inputs", expected="real numbers")
+        if np.iscomplexobj(arr):
+            raise InvalidInputError("is complex", node=name, field="inputs", expected="real numbers")
+        shape = plan.out_shapes[name]
+        if arr.ndim != 2 + len(shape) or tuple(arr.shape[2:]) != shape:
+            raise InvalidInputError(
+                f"has shape {arr.shape}", node=name, field="inputs", expected=f"(batch, time, {', '.join(map(str, shape))})"
+            )
+        if lead is None:
+            lead = arr.shape[:2]
+        elif arr.shape[:2] != lead:
+            raise InvalidInputError(
+                f"has (batch, time) {arr.shape[:2]}", node=name, field="inputs",
+                expected=f"the same (batch, time) as the other inputs {lead}",
+            )
+        arr = arr.astype(np.float64)
+        if not np.all(np.isfinite(arr)):
+            raise InvalidInputError("contains NaN or inf", node=name, field="inputs", expected="finite values")
+        out[name] = arr
+    assert lead is not None
+    per_step = sum(math.prod(s) for s in plan.out_shapes.values())
+    if lead[0] * lead[1] * per_step > MAX_ELEMENTS:
+        raise TooLargeError(
+            f"batch {lead[0]} x time {lead[1]} x {per_step} values per step", field="inputs",
+            expected=f"at most {MAX_ELEMENTS} values in all (NIRVERSE_MAX_ELEMENTS)",
+        )
+    return out
+
+
+def run(
+    graph: GraphSource,
+    inputs: Any,
+    semantics: Semantics,
+    backend: str = "reference",
+    dtype: str = "float64",
+    record: bool = False,
+) -> Result:
+    """Execute ``graph`` under ``semantics`` on ``backend``.
+
+    ``inputs``: an array (batch, time, *input_shape) for a single-Input graph, a dict
+    {Input name: array}, or a ``nir.TimeGriddedData``. Everything is validated before any simulation;
+    a framework's own failure surfaces as :class:`BackendError` with the framework's error chained.
+    """
+    if dtype not in DTYPES:
+        raise InvalidInputError(f"unknown dtype {dtype!r}", field="dtype", expected="'float64' or 'float32'")
+    plan = prepare(graph, semantics)
+    data = normalize_inputs(plan, inputs)
+    impl = get_backend(backend)
+    info = impl.info()
+    if not info.available:
+        raise BackendUnavailableError(
+            f"backend {backend!r} is unavailable: {info.reason}", field="backend", expected=info.install_hint
+        )
+    impl.check_support(plan, semantics, dtype)
+    try:
+        start = time.perf_counter()
+        model = impl.build(plan, dtype)
+        built = time.perf_counter()
+        out = impl.run(model, data, record)
+        done = time.perf_counter()
+    except NirverseError:
+        raise
+    except Exception as exc:
+        raise BackendError(f"backend {backend!r} failed: {type(exc).__name__}: {exc}", field="backend") from exc
+    outputs = {n: np.asarray(out.outputs[n]) for n in plan.outputs}
+    return Result(
+        outputs=outputs,
+        states={n: {k: np.asarray(v) for k, v in s.items()} for n, s in out.states.items()} if record else {},
+        backend=backend,
+        semantics=semantics,
+        dtype=dtype,
+        spiking={n: plan.output_is_spikes(n) for n in plan.outputs},
+        wall_time=done - built,
+        build_time=built - start,
+    )

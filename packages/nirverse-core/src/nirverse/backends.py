@@ -1,0 +1,219 @@
+"""The backend protocol and the registry of backends (entry-point group ``nirverse.backends``).
+
+A plugin subclasses :class:`Backend` and registers the class::
+
+    [project.entry-points."nirverse.backends"]
+    norse = "nirverse_norse._backend:NorseBackend"
+
+Discovery reads entry-point *metadata* only; a backend class is loaded when it is asked for, and the
+plugin imports its framework only inside :meth:`Backend.build` / :meth:`Backend.run` /
+:meth:`Backend.check`. So ``import nirverse`` and ``nirverse.available_backends()`` never import a
+framework at module level (checking availability does import it, once, when asked).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+
+from .errors import BackendUnavailableError, UnsupportedNodeError, UnsupportedSemanticsError
+from .graph import Plan
+from .semantics import LATENCIES, METHODS, RESETS, Semantics
+from .validation import NODE_TYPES
+
+__all__ = ["Backend", "BackendInfo", "RunOutput", "available_backends", "backend_info", "get_backend", "backend_names"]
+
+ENTRY_POINT_GROUP = "nirverse.backends"
+
+
+@dataclass
+class RunOutput:
+    """What :meth:`Backend.run` returns: numpy arrays shaped (batch, time, *shape)."""
+
+    outputs: dict[str, np.ndarray]
+    states: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    name: str
+    framework: str
+    version: str | None
+    available: bool
+    reason: str | None
+    install_hint: str
+    node_types: frozenset[str]
+    methods: frozenset[str]
+    resets: frozenset[str]
+    latencies: frozenset[str]
+    dtypes: frozenset[str]
+    exports: bool
+
+
+class Backend:
+    """Protocol every simulator backend implements.
+
+    Class attributes declare what the backend can do; :meth:`check_support` refuses the rest before
+    anything is built. ``build`` turns a :class:`~nirverse.graph.Plan` into the framework's native
+    model, ``run`` executes it. ``to_nir`` (optional) exports a native model.
+    """
+
+    name: ClassVar[str]
+    #: PyPI distribution (and import name) of the framework
+    framework: ClassVar[str]
+    module: ClassVar[str]
+    install_hint: ClassVar[str]
+    node_types: ClassVar[frozenset[str]] = NODE_TYPES
+    methods: ClassVar[frozenset[str]] = frozenset(METHODS)
+    resets: ClassVar[frozenset[str]] = frozenset(RESETS)
+    latencies: ClassVar[frozenset[str]] = frozenset(LATENCIES)
+    dtypes: ClassVar[frozenset[str]] = frozenset({"float64", "float32"})
+    exports: ClassVar[bool] = False
+
+    # -- availability -------------------------------------------------------------------------
+    def version(self) -> str | None:
+        try:
+            return importlib.metadata.version(self.framework)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    def check(self) -> str | None:
+        """``None`` when the framework imports, else the reason. Imports the framework (once)."""
+        if importlib.util.find_spec(self.module) is None:
+            return f"{self.module} is not installed"
+        try:
+            importlib.import_module(self.module)
+        except Exception as exc:  # a framework that is installed but broken
+            return f"importing {self.module} failed: {type(exc).__name__}: {exc}"
+        return None
+
+    def info(self) -> BackendInfo:
+        reason = _cached_check(type(self))
+        return BackendInfo(
+            name=self.name, framework=self.framework, version=self.version(), available=reason is None,
+            reason=reason, install_hint=self.install_hint, node_types=frozenset(self.node_types),
+            methods=frozenset(self.methods), resets=frozenset(self.resets), latencies=frozenset(self.latencies),
+            dtypes=frozenset(self.dtypes), exports=self.exports,
+        )
+
+    # -- support -----------------------------------------------------------------------------
+    def check_support(self, plan: Plan, semantics: Semantics, dtype: str) -> None:
+        """Raise Unsupported*Error for what this backend cannot execute identically."""
+        for knob, allowed in (("method", self.methods), ("reset", self.resets), ("latency", self.latencies)):
+            value = getattr(semantics, knob)
+            if value not in allowed:
+                raise UnsupportedSemanticsError(
+                    f"backend {self.name!r} cannot execute {knob}={value!r}", field=knob,
+                    expected="one of " + ", ".join(sorted(map(repr, allowed))),
+                )
+        if dtype not in self.dtypes:
+            raise UnsupportedSemanticsError(
+                f"backend {self.name!r} cannot run in {dtype}", field="dtype",
+                expected="one of " + ", ".join(sorted(self.dtypes)),
+            )
+        for name in plan.order:
+            kind = plan.types[name]
+            if kind not in ("Input", "Output", "Pass") and kind not in self.node_types:
+                raise UnsupportedNodeError(
+                    f"backend {self.name!r} has no {kind} node", node=name, field="type",
+                    expected="one of " + ", ".join(sorted(self.node_types)),
+                )
+
+    # -- execution ---------------------------------------------------------------------------
+    def build(self, plan: Plan, dtype: str) -> Any:
+        """The native model for ``plan`` (under ``plan.semantics``), in ``dtype``."""
+        raise NotImplementedError
+
+    def run(self, model: Any, inputs: Mapping[str, np.ndarray], record: bool) -> RunOutput:
+        """Run ``model`` on {Input name: (batch, time, *shape) float64 array}."""
+        raise NotImplementedError
+
+    def to_nir(self, model: Any, semantics: Semantics) -> Any:
+        raise UnsupportedNodeError(f"backend {self.name!r} does not export to NIR", field="to_nir")
+
+
+@lru_cache(maxsize=None)
+def _cached_check(cls: type) -> str | None:
+    return cls().check()
+
+
+class ReferenceBackend(Backend):
+    """The float64 numpy reference simulator (always available)."""
+
+    name = "reference"
+    framework = "nirverse-core"
+    module = "numpy"
+    install_hint = "part of nirverse-core"
+
+    def check(self) -> str | None:
+        return None
+
+    def build(self, plan: Plan, dtype: str) -> Any:
+        return plan, dtype
+
+    def run(self, model: Any, inputs: Mapping[str, np.ndarray], record: bool) -> RunOutput:
+        from .reference import simulate
+
+        plan, dtype = model
+        outputs, states = simulate(plan, inputs, dtype=dtype, record=record)
+        return RunOutput(outputs, states)
+
+
+def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
+    eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    return {ep.name: ep for ep in eps}
+
+
+def backend_names() -> list[str]:
+    """Every registered backend name (from metadata; nothing is imported), reference first."""
+    return ["reference"] + sorted(n for n in _entry_points() if n != "reference")
+
+
+_INSTANCES: dict[str, Backend] = {}
+
+
+def get_backend(name: str) -> Backend:
+    """The backend object registered as ``name`` (its framework is not imported by this)."""
+    if name in _INSTANCES:
+        return _INSTANCES[name]
+    if name == "reference":
+        backend: Backend = ReferenceBackend()
+    else:
+        eps = _entry_points()
+        if name not in eps:
+            raise BackendUnavailableError(
+                f"no backend {name!r} is registered", field="backend",
+                expected="one of " + ", ".join(backend_names()) + f"; install a plugin: pip install 'nirverse[{name}]'",
+            )
+        try:
+            cls = eps[name].load()
+        except Exception as exc:
+            raise BackendUnavailableError(
+                f"the plugin of backend {name!r} failed to load: {type(exc).__name__}: {exc}", field="backend"
+            ) from exc
+        backend = cls()
+    _INSTANCES[name] = backend
+    return backend
+
+
+def backend_info(name: str) -> BackendInfo:
+    """Framework version, supported node types and semantics, availability and install hint."""
+    return get_backend(name).info()
+
+
+def available_backends() -> list[str]:
+    """The simulator backends that can run here: ``"reference"`` plus plugins whose framework imports."""
+    names = []
+    for name in backend_names():
+        try:
+            if backend_info(name).available:
+                names.append(name)
+        except BackendUnavailableError:
+            continue
+    return names

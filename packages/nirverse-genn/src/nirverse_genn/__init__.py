@@ -1,0 +1,1 @@
+"""nirverse plugin for genn (work in progress)."""

@@ -1,0 +1,1 @@
+"""nirverse plugin for jaxsnn (work in progress)."""

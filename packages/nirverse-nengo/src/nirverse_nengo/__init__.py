@@ -1,0 +1,1 @@
+"""nirverse plugin for nengo (work in progress)."""

@@ -1,0 +1,1 @@
+"""nirverse plugin for norse (work in progress)."""

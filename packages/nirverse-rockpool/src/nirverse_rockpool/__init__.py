@@ -1,0 +1,1 @@
+"""nirverse plugin for rockpool (work in progress)."""

@@ -1,0 +1,1 @@
+"""nirverse plugin for snntorch (work in progress)."""

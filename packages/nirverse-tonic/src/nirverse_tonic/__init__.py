@@ -1,0 +1,1 @@
+"""nirverse plugin for tonic (work in progress)."""
