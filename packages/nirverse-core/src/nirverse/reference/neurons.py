@@ -31,6 +31,9 @@ from .operator import Operator
 class Neuron(Operator):
     """One neuron node. ``kind`` is the NIR class name; ``params`` the validated parameters."""
 
+    #: also keep ``u`` (membrane before threshold and reset) in the state, for margin checks
+    keep_pre_reset = False
+
     def __init__(self, kind: str, params: Mapping[str, np.ndarray], semantics: Semantics, dtype: np.dtype) -> None:
         self.kind = kind
         self.dtype = dtype
@@ -73,6 +76,8 @@ class Neuron(Operator):
         else:
             u = v + self.dt * self.r * drive
         new = {"v": u}
+        if self.keep_pre_reset and self.spiking:
+            new["u"] = u
         if self.cuba:
             new["i"] = i
         if not self.spiking:

@@ -61,13 +61,20 @@ def simulate(
     dtype: str | np.dtype = "float64",
     record: bool = False,
     stepwise: bool = False,
+    pre_reset: bool = False,
 ) -> tuple[dict[str, np.ndarray], dict[str, dict[str, np.ndarray]]]:
-    """Run ``plan`` on ``inputs`` ({Input name: (batch, time, *shape)}); return outputs and states."""
+    """Run ``plan`` on ``inputs`` ({Input name: (batch, time, *shape)}); return outputs and states.
+
+    ``pre_reset`` also records ``"u"``, the membrane before the threshold and reset (for margin checks).
+    """
     dtype = np.dtype(dtype)
     values: dict[str, np.ndarray] = {n: np.asarray(inputs[n], dtype=dtype) for n in plan.inputs}
     batch, steps = next(iter(values.values())).shape[:2]
     states: dict[str, dict[str, np.ndarray]] = {}
     ops = {n: make_operator(plan, n, dtype) for n in plan.order}
+    if pre_reset:
+        for op in ops.values():
+            op.keep_pre_reset = True
     groups = [tuple(plan.order)] if stepwise else plan.groups
     for group in groups:
         if not stepwise and not plan.is_cyclic(group):
@@ -94,11 +101,6 @@ def _run_stepwise(plan, group, ops, values, states, batch, steps, dtype, record)
     for n in members:
         values[n] = np.zeros((batch, steps, *plan.out_shapes[n]), dtype)
     op_states = {n: ops[n].init(batch) for n in members}
-    if record:
-        for n in members:
-            rec = ops[n].recorded(op_states[n])
-            if rec:
-                states[n] = {k: np.zeros((batch, steps, *v.shape[1:]), dtype) for k, v in rec.items()}
     for t in range(steps):
         for n in members:
             x = None
@@ -114,6 +116,9 @@ def _run_stepwise(plan, group, ops, values, states, batch, steps, dtype, record)
                 x = np.zeros((batch, *plan.in_shapes[n]), dtype)
             y, op_states[n] = ops[n].step(x, op_states[n])
             values[n][:, t] = y
-            if record and n in states:
+            if record:
                 for k, v in ops[n].recorded(op_states[n]).items():
-                    states[n][k][:, t] = v
+                    trace = states.setdefault(n, {}).get(k)
+                    if trace is None:
+                        trace = states[n][k] = np.zeros((batch, steps, *v.shape[1:]), dtype)
+                    trace[:, t] = v
