@@ -13,6 +13,7 @@ failing case is itself an error).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
 
@@ -20,10 +21,21 @@ from .catalogue import Case, load_cases
 from .expected import expected_failures_of
 from .verdict import DEVIATING, ERROR, IDENTICAL, UNAVAILABLE, UNSUPPORTED, Verdict, run_case
 
-__all__ = ["BackendConformance"]
+__all__ = ["BackendConformance", "FRAMEWORKS", "simulator_backends", "verdict_for"]
 
 #: every verdict of this process, for the pytest plugin's scoreboard
 VERDICTS: list[Verdict] = []
+_CACHE: dict[tuple[str, str], Verdict] = {}
+
+
+def verdict_for(backend: str, case: Case) -> Verdict:
+    """``run_case`` once per (backend, case) in a process: a plugin's kit and the integration suite
+    share one run when they are collected together."""
+    key = (backend, case.id)
+    if key not in _CACHE:
+        _CACHE[key] = run_case(backend, case)
+        VERDICTS.append(_CACHE[key])
+    return _CACHE[key]
 
 
 class BackendConformance:
@@ -44,8 +56,7 @@ class BackendConformance:
     def test_case(self, nirverse_case: Case) -> None:
         import pytest
 
-        verdict = run_case(self.backend, nirverse_case)
-        VERDICTS.append(verdict)
+        verdict = verdict_for(self.backend, nirverse_case)
         expected = self.known_failures().get(nirverse_case.id)
         if verdict.status == UNAVAILABLE:
             pytest.skip(verdict.reason or "backend unavailable")
@@ -68,13 +79,30 @@ class BackendConformance:
         assert not unknown, f"expected_failures.txt of {self.backend!r} names cases that do not exist: {unknown}"
 
 
+@lru_cache(maxsize=None)
 def _plugin_failures(backend: str) -> dict[str, str]:
     from ..backends import get_backend
+    from ..errors import BackendUnavailableError
 
-    return expected_failures_of(type(get_backend(backend)).__module__)
+    try:
+        module = type(get_backend(backend)).__module__
+    except BackendUnavailableError:  # not installed: its cases are skipped anyway
+        return {}
+    return expected_failures_of(module)
 
 
 def _detail(verdict: Verdict) -> str:
     details = verdict.measures.get("details", {})
     bad = {k: v for k, v in details.items() if v.get("mismatches") or v.get("first_step") is not None or "error" in v}
     return "".join(f"\n  {k}: {v}" for k, v in bad.items())
+
+
+#: the frameworks nirverse ships simulator plugins for; absent ones are skipped with their install hint
+FRAMEWORKS = ("norse", "snntorch", "rockpool", "brian2", "genn", "nengo", "jaxsnn")
+
+
+def simulator_backends() -> list[str]:
+    """Every simulator backend to test: the project's frameworks plus any registered third-party backend."""
+    from ..backends import backend_names
+
+    return sorted((set(FRAMEWORKS) | set(backend_names())) - {"reference"})
