@@ -2,7 +2,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from nirverse.testing.catalogue import PAPER, data_dir
 
 

@@ -1,7 +1,6 @@
+import nirverse
 import numpy as np
 import pytest
-
-import nirverse
 from nirverse import Backend, Semantics, UnsupportedNodeError, UnsupportedSemanticsError
 from nirverse.backends import backend_names, get_backend
 from nirverse.testing import graphs

@@ -1,7 +1,6 @@
 """The stored conformance catalogue equals what the generator produces now (ONNX-style drift check)."""
 
 import numpy as np
-
 from nirverse.testing import load_cases
 from nirverse.testing.catalogue import MARGIN, SPECS, drift
 

@@ -1,7 +1,6 @@
 import json
 
 import numpy as np
-
 from nirverse.cli import main
 
 

@@ -1,8 +1,13 @@
-import numpy as np
-
 import nirverse
+import numpy as np
 from nirverse import Result, compare
-from nirverse.compare import cosine_similarity, first_difference_step, max_abs_difference, raster_mismatches, spike_counts
+from nirverse.compare import (
+    cosine_similarity,
+    first_difference_step,
+    max_abs_difference,
+    raster_mismatches,
+    spike_counts,
+)
 
 
 def test_metrics_by_hand():

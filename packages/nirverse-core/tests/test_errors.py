@@ -1,10 +1,9 @@
 """Bad input is rejected before any simulation, with a typed error that names the node and field."""
 
 import nir
+import nirverse
 import numpy as np
 import pytest
-
-import nirverse
 from nirverse import (
     BackendUnavailableError,
     InvalidGraphError,

@@ -1,14 +1,12 @@
 """Ordering, delayed edges, latencies, recurrence, nested graphs and Delay."""
 
 import nir
+import nirverse
 import numpy as np
 import pytest
-
-import nirverse
 from nirverse import Semantics, prepare
 from nirverse.reference import simulate
-from nirverse.testing import load_cases
-from nirverse.testing import graphs
+from nirverse.testing import graphs, load_cases
 
 
 def delayed(plan):

@@ -1,9 +1,8 @@
 """Robust reading of real files: old nir versions, files needing type_check=False, single-node roots."""
 
 import nir
-import numpy as np
-
 import nirverse
+import numpy as np
 from nirverse import Semantics
 
 

@@ -1,10 +1,9 @@
 """Conv1d/Conv2d/SumPool2d/AvgPool2d/Flatten against torch.nn.functional (float64)."""
 
 import nir
+import nirverse
 import numpy as np
 import pytest
-
-import nirverse
 from nirverse import Semantics
 
 torch = pytest.importorskip("torch")

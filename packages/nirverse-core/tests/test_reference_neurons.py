@@ -5,10 +5,9 @@ import itertools
 import math
 
 import nir
+import nirverse
 import numpy as np
 import pytest
-
-import nirverse
 from nirverse import Semantics
 
 METHODS, RESETS, LATENCIES = ("euler", "exp"), ("value", "subtract"), ("immediate", "one-step")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import nir
 import numpy as np
@@ -127,9 +128,8 @@ def run(
     impl = get_backend(backend)
     info = impl.info()
     if not info.available:
-        raise BackendUnavailableError(
-            f"backend {backend!r} is unavailable: {info.reason}", field="backend", expected=info.install_hint
-        )
+        hint = None if info.install_hint in (info.reason or "") else info.install_hint
+        raise BackendUnavailableError(f"backend {backend!r} is unavailable: {info.reason}", field="backend", expected=hint)
     impl.check_support(plan, semantics, dtype)
     try:
         start = time.perf_counter()

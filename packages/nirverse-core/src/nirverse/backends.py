@@ -16,9 +16,10 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, ClassVar, Mapping
+from functools import cache
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -138,7 +139,7 @@ class Backend:
         raise UnsupportedNodeError(f"backend {self.name!r} does not export to NIR", field="to_nir")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached_check(cls: type) -> str | None:
     return cls().check()
 

@@ -14,8 +14,9 @@ r"""Comparison metrics between two runs, and the verdict of the semantics note.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -66,7 +67,9 @@ def spike_counts(raster: np.ndarray) -> np.ndarray:
 
 
 def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
-    """Cosine similarity of time-averaged activity (1.0 when both are all zero)."""
+    """Cosine similarity of time-averaged activity (1.0 when both are all zero or empty)."""
+    if np.shape(a)[1] == 0:
+        return 1.0
     ma = np.asarray(a, dtype=np.float64).mean(axis=1).ravel()
     mb = np.asarray(b, dtype=np.float64).mean(axis=1).ravel()
     na, nb = np.linalg.norm(ma), np.linalg.norm(mb)
@@ -98,14 +101,15 @@ def compare(
     result: Any,
     reference: Any,
     spiking_outputs: Mapping[str, bool] | None = None,
-    dtype: str = "float64",
+    dtype: str | None = None,
 ) -> Comparison:
     """Compare two :class:`~nirverse.Result` objects (outputs, and states both recorded).
 
-    ``spiking_outputs[name]`` says which outputs are rasters (default: the result's own
-    ``spiking`` map). Rasters are compared entry by entry; everything else with the tolerance of
-    ``dtype``.
+    ``spiking_outputs[name]`` says which outputs are rasters (default: the reference's ``spiking``
+    map). Rasters are compared entry by entry; everything else with the tolerance of ``dtype``
+    (default: the dtype the result was computed in).
     """
+    dtype = dtype or getattr(result, "dtype", "float64")
     tol = TOLERANCES[dtype]
     spiking = dict(spiking_outputs if spiking_outputs is not None else getattr(reference, "spiking", {}))
     total = Comparison(identical=True, tolerance=tol)

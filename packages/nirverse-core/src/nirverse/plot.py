@@ -3,8 +3,8 @@ with the entries that differ from the reference marked."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 

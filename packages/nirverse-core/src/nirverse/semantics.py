@@ -15,8 +15,9 @@ simulator must make to execute it (see the *Semantics* page of the docs):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -78,7 +79,7 @@ class Semantics:
         }
 
     @classmethod
-    def from_metadata(cls, metadata: Mapping[str, Any]) -> "Semantics":
+    def from_metadata(cls, metadata: Mapping[str, Any]) -> Semantics:
         """Read a semantics written by :meth:`to_metadata` (e.g. from a graph's ``metadata``)."""
         key = _METADATA_PREFIX + "dt"
         if key not in metadata:

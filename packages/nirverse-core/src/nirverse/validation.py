@@ -7,7 +7,8 @@ node's shape) so that the reference and every plugin read the same, checked numb
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import nir
 import numpy as np

