@@ -3,13 +3,12 @@ pair of backends on the recurrent Braille RNN (the paper's closest pair differed
 
 import itertools
 
+import nirverse
 import numpy as np
 import pytest
-
-import nirverse
-from nirverse.testing import simulator_backends
 from nirverse import Semantics, UnsupportedNodeError, UnsupportedSemanticsError
 from nirverse.compare import raster_mismatches
+from nirverse.testing import simulator_backends
 from nirverse.testing.catalogue import PAPER, data_dir
 
 PAPER_DIR = data_dir() / PAPER

@@ -2,14 +2,13 @@
 backend against the reference. Bounded: small graphs, few steps, a fixed number of examples per backend."""
 
 import nir
+import nirverse
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import nirverse
-from nirverse.testing import simulator_backends
 from nirverse import Semantics, UnsupportedNodeError, UnsupportedSemanticsError
+from nirverse.testing import simulator_backends
 from nirverse.testing.graphs import neuron_node
 
 NEURONS = ["I", "IF", "LI", "LIF", "CubaLI", "CubaLIF"]
