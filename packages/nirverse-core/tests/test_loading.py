@@ -61,3 +61,18 @@ def test_time_gridded_data_input(paper_dir):
     data = nir.TimeGriddedData(stimulus.reshape(1, -1, 1), dt=1e-4)
     res = nirverse.run(paper_dir / "lif_norse.nir", data, Semantics(1e-4, method="exp", reset="subtract"))
     assert np.nonzero(res.outputs["output"][0, :, 0])[0].tolist() == [460, 510, 710, 760]
+
+
+def test_old_scalar_parameters_follow_the_incoming_shape():
+    """Old exporters wrote 0-d neuron parameters; they apply to every neuron of the incoming shape."""
+    g = nir.NIRGraph(
+        nodes={"input": nir.Input(np.array([3])), "w": nir.Linear(weight=np.eye(3) * 2),
+               "lif": nir.LIF(tau=np.array(0.01), r=np.array(1.0), v_leak=np.array(0.0), v_threshold=np.array(1.0),
+                              v_reset=np.array(0.0)),
+               "output": nir.Output(np.array([3]))},
+        edges=[("input", "w"), ("w", "lif"), ("lif", "output")], type_check=False,
+    )
+    plan = nirverse.prepare(g, Semantics(1e-3))
+    assert plan.params["lif"]["tau"].shape == (3,) and plan.out_shapes["lif"] == (3,)
+    out = nirverse.run(g, np.full((1, 40, 3), 10.0), Semantics(1e-3)).outputs["output"]
+    assert out.shape == (1, 40, 3) and out.sum() > 0

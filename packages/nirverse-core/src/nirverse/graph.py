@@ -27,8 +27,10 @@ from .errors import InvalidGraphError, TooLargeError
 from .loading import GraphSource, load
 from .semantics import Semantics
 from .validation import (
+    ELEMENTWISE_FIELD,
     NEURON_TYPES,
     SPIKING_TYPES,
+    broadcast_parameters,
     declared_input_shape,
     node_parameters,
     node_type,
@@ -320,6 +322,9 @@ def prepare(graph: GraphSource, semantics: Semantics) -> Plan:
             )
 
     in_shapes, out_shapes = _infer_shapes(names, types, nodes, params, raw_edges, incoming_raw)
+    for n in names:
+        if types[n] in ELEMENTWISE_FIELD and params[n][ELEMENTWISE_FIELD[types[n]]].ndim == 0:
+            params[n] = broadcast_parameters(params[n], in_shapes[n])
     _check_size(names, out_shapes)
 
     one_step = set()

@@ -25,6 +25,7 @@ __all__ = [
     "output_shape",
     "declared_input_shape",
     "delay_steps",
+    "broadcast_parameters",
 ]
 
 NEURON_TYPES = frozenset({"I", "IF", "LI", "LIF", "CubaLI", "CubaLIF"})
@@ -44,6 +45,8 @@ NEURON_FIELDS: dict[str, tuple[str, ...]] = {
     "CubaLIF": ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in"),
 }
 TIME_CONSTANTS = frozenset({"tau", "tau_syn", "tau_mem"})
+#: element-wise nodes: the parameter whose shape is the node's shape
+ELEMENTWISE_FIELD = {**dict.fromkeys(NEURON_FIELDS, "r"), "Scale": "scale", "Threshold": "threshold", "Delay": "delay"}
 
 
 def node_type(name: str, node: Any) -> str:
@@ -218,6 +221,12 @@ def delay_steps(name: str, delay: np.ndarray, dt: float) -> np.ndarray:
     return steps.astype(np.int64)
 
 
+def broadcast_parameters(params: Mapping[str, Any], shape: tuple[int, ...]) -> dict[str, Any]:
+    """0-d parameters of an element-wise node broadcast to the shape it receives (files of old nir versions)."""
+    return {k: (np.broadcast_to(v, shape).copy() if isinstance(v, np.ndarray) and v.ndim == 0 else v)
+            for k, v in params.items()}
+
+
 def _shape(value: Any) -> tuple[int, ...] | None:
     if value is None:
         return None
@@ -234,16 +243,12 @@ def declared_input_shape(name: str, kind: str, node: Any, params: Mapping[str, A
         if shape is None:
             raise InvalidGraphError("has no valid shape", node=name, field="shape", expected="a tuple of ints")
         return shape
-    if kind in NEURON_TYPES:
-        return tuple(params["r"].shape)
+    elementwise = ELEMENTWISE_FIELD.get(kind)
+    if elementwise is not None:
+        shape = tuple(params[elementwise].shape)
+        return shape or None  # 0-d parameters (old files) apply to any shape: follow the source
     if kind in ("Affine", "Linear"):
         return (params["weight"].shape[1],)
-    if kind == "Scale":
-        return tuple(params["scale"].shape)
-    if kind == "Threshold":
-        return tuple(params["threshold"].shape)
-    if kind == "Delay":
-        return tuple(params["delay"].shape)
     if kind == "Flatten":
         return _shape(getattr(node, "input_type", {}).get("input"))
     if kind in ("Conv1d", "Conv2d"):
