@@ -1,0 +1,219 @@
+r"""``GraphTorch``: a Rockpool ``TorchModule`` that executes a NIR graph's Rockpool modules in the plan's order.
+
+The schedule is the core's :class:`~nirverse.graph.Plan` (never re-derived here): groups (strongly
+connected components) in dependency order; an edge marked ``delayed`` delivers its source's output of
+the previous step (zeros at t = 0). A group outside any cycle runs each of its Rockpool modules over the
+whole sequence at once, as Rockpool modules are meant to run. A cycle made of a CubaLIF node and an
+Affine/Linear node runs as one ``LIFTorch(has_rec=True)``; any other cycle is stepped one time step at a
+time, one sample at a time (Rockpool modules keep the state of batch element 0 between calls).
+
+Every call starts from rest (v = v_leak, i = 0), as ``nirverse.run`` does.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import torch
+from nirverse.graph import Plan
+from rockpool.nn.modules.torch.torch_module import TorchModule
+
+from ._from_nir import NodeImpl
+
+__all__ = ["GraphTorch"]
+
+
+def _attr(name: str, taken: set[str]) -> str:
+    base = "n_" + re.sub(r"[^0-9A-Za-z_]", "_", name)
+    candidate, k = base, 1
+    while candidate in taken:
+        candidate, k = f"{base}_{k}", k + 1
+    taken.add(candidate)
+    return candidate
+
+
+class GraphTorch(TorchModule):
+    """A NIR graph as a Rockpool module. Call it like any Rockpool module::
+
+        out, state, record = model(x, record=True)   # x: (batch, time, N_in)
+
+    ``x`` is a tensor for a graph with one Input node, else a dict {input name: tensor}; the output is a
+    tensor (one Output node) or a dict {output name: tensor}, all in Rockpool's flat (batch, time, N)
+    layout. ``record`` holds {node: {"v": ..., "i": ...}} for every neuron node. The Rockpool modules of
+    node ``name`` are listed by :meth:`node_modules`.
+    """
+
+    def __init__(self, plan: Plan, impls: dict[str, NodeImpl], recurrent: dict[tuple, tuple[str, str]]) -> None:
+        n_in = sum(math.prod(plan.out_shapes[n]) for n in plan.inputs)
+        n_out = sum(math.prod(plan.out_shapes[n]) for n in plan.outputs)
+        super().__init__(shape=(n_in, n_out), spiking_input=False,
+                         spiking_output=all(plan.output_is_spikes(n) for n in plan.outputs))
+        self._plan = plan
+        self._torch_dtype = torch.float64
+        self._impls = impls
+        self._recurrent = recurrent
+        self._module_names: dict[str, list[str]] = {}
+        taken: set[str] = set()
+        for name, impl in impls.items():
+            names = []
+            for stage in impl.stages:
+                attr = _attr(name, taken)
+                setattr(self, attr, stage)
+                names.append(attr)
+            self._module_names[name] = names
+
+    # -- introspection --------------------------------------------------------------------------
+    @property
+    def plan(self) -> Plan:
+        """The core's execution plan this module follows (graph, semantics, order)."""
+        return self._plan
+
+    def node_modules(self, name: str) -> list[Any]:
+        """The Rockpool modules implementing NIR node ``name``, in the order they run."""
+        return list(self._impls[name].stages)
+
+    # -- execution ------------------------------------------------------------------------------
+    def forward(self, data: Any) -> Any:
+        from ._modules import default_dtype
+
+        # Rockpool allocates its output and record buffers in torch's default dtype
+        with default_dtype(self._torch_dtype):
+            return self._forward(data)
+
+    def _forward(self, data: Any) -> Any:
+        plan = self._plan
+        inputs = data if isinstance(data, dict) else {plan.inputs[0]: data}
+        values: dict[str, torch.Tensor] = {}
+        for name in plan.inputs:
+            x = torch.as_tensor(inputs[name], dtype=self._torch_dtype)
+            values[name] = x.reshape(x.shape[0], x.shape[1], -1)
+        batch, steps = values[plan.inputs[0]].shape[:2]
+        states: dict[str, dict[str, torch.Tensor]] = {}
+        for group in plan.groups:
+            if plan.is_cyclic(group):
+                if group in self._recurrent:
+                    self._run_recurrent(group, values, states)
+                else:
+                    self._run_stepwise(group, values, states, batch, steps)
+                continue
+            (name,) = group
+            if name in values:
+                continue
+            values[name] = self._run(name, self._drive(name, values), states)
+        self._record_dict = states
+        outputs = {n: values[n] for n in plan.outputs}
+        return outputs[plan.outputs[0]] if len(outputs) == 1 else outputs
+
+    def _drive(self, name: str, values: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The summed input sequence of ``name``; delayed edges shifted by one step."""
+        total = None
+        for edge in self._plan.incoming[name]:
+            x = values[edge.source]
+            if edge.delayed:
+                x = torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], dim=1)
+            total = x if total is None else total + x
+        return total
+
+    def _run(self, name: str, x: torch.Tensor, states: dict) -> torch.Tensor:
+        impl = self._impls[name]
+        if impl.delay_steps is not None:
+            return _delay(x, impl.delay_steps)
+        impl.reset()
+        y, st = impl.sequence(x, self._record)
+        if st:
+            states[name] = st
+        return y
+
+    def _run_recurrent(self, group: tuple, values: dict, states: dict) -> None:
+        """CubaLIF <-> Affine/Linear loop as one ``LIFTorch(has_rec=True)`` (w_rec set at build)."""
+        plan = self._plan
+        lif, weights = self._recurrent[group]
+        drive = None
+        back_delayed = False
+        for edge in plan.incoming[lif]:
+            if edge.source == weights:
+                back_delayed = edge.delayed
+                continue
+            x = values[edge.source]
+            if edge.delayed:
+                x = torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], dim=1)
+            drive = x if drive is None else drive + x
+        bias = plan.params[weights].get("bias")
+        if bias is not None and bias.any():
+            b = torch.as_tensor(bias, dtype=drive.dtype)
+            start = 1 if back_delayed else 0  # the step the loop first delivers the bias
+            drive = drive.clone()
+            drive[:, start:] = drive[:, start:] + b
+        values[lif] = self._run(lif, drive, states)
+        values[weights] = self._run(weights, values[lif], states)
+
+    def _run_stepwise(self, group: tuple, values: dict, states: dict, batch: int, steps: int) -> None:
+        """The literal per-step definition: each member once per step, in plan order, sample by sample."""
+        plan = self._plan
+        dtype = next(iter(values.values())).dtype
+        members = list(group)
+        for n in members:
+            values[n] = torch.zeros(batch, steps, math.prod(plan.out_shapes[n]), dtype=dtype)
+        buffers = {n: torch.zeros(batch, steps, math.prod(plan.in_shapes[n]), dtype=dtype)
+                   for n in members if self._impls[n].delay_steps is not None}
+        records: dict[str, dict[str, torch.Tensor]] = {}
+        for b in range(batch):
+            for n in members:
+                self._impls[n].reset()
+            for t in range(steps):
+                for n in members:
+                    x = torch.zeros(1, math.prod(plan.in_shapes[n]), dtype=dtype)
+                    for edge in plan.incoming[n]:
+                        if edge.delayed:
+                            if t > 0:
+                                x = x + values[edge.source][b : b + 1, t - 1]
+                        else:
+                            x = x + values[edge.source][b : b + 1, t]
+                    impl = self._impls[n]
+                    if impl.delay_steps is not None:
+                        buffers[n][b, t] = x[0]
+                        y = _delay(buffers[n][b : b + 1, : t + 1], impl.delay_steps)[:, -1]
+                    else:
+                        out, st = impl.sequence(x[:, None], self._record)
+                        y = out[:, 0]
+                        for k, v in st.items():
+                            rec = records.setdefault(n, {}).get(k)
+                            if rec is None:
+                                rec = records[n][k] = torch.zeros(batch, steps, v.shape[-1], dtype=dtype)
+                            rec[b, t] = v[0, 0]
+                    values[n][b, t] = y[0]
+        states.update(records)
+
+
+def _delay(x: torch.Tensor, steps) -> torch.Tensor:
+    """:math:`y_t = x_{t-k}` per element (zeros before); ``x`` is (batch, time, N)."""
+    batch, length, n = x.shape
+    k = torch.as_tensor(steps, dtype=torch.long)
+    source = torch.arange(length).unsqueeze(1) - k.unsqueeze(0)  # (time, N)
+    valid = source >= 0
+    gathered = torch.gather(x, 1, source.clamp(min=0).unsqueeze(0).expand(batch, length, n))
+    return torch.where(valid.unsqueeze(0), gathered, torch.zeros((), dtype=x.dtype))
+
+
+def build_model(plan: Plan, dtype: str) -> GraphTorch:
+    """The Rockpool model of ``plan`` in ``dtype`` ("float64" or "float32")."""
+    from ._from_nir import map_node, recurrent_pattern
+    from ._modules import TORCH_DTYPES, default_dtype
+    from ._to_nir import mark_built
+
+    torch_dtype = TORCH_DTYPES[dtype]
+    with default_dtype(torch_dtype):
+        recurrent = {}
+        for group in plan.groups:
+            if plan.is_cyclic(group):
+                pattern = recurrent_pattern(plan, group)
+                if pattern is not None:
+                    recurrent[group] = pattern
+        loop_weights = {lif: plan.params[w]["weight"] for lif, w in recurrent.values()}
+        impls = {name: map_node(plan, name, torch_dtype, w_rec=loop_weights.get(name)) for name in plan.order}
+        model = GraphTorch(plan, impls, recurrent)
+        model._torch_dtype = torch_dtype
+        mark_built(model)
+        return model
