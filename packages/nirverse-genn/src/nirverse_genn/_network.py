@@ -1,0 +1,230 @@
+r"""Lowering a :class:`~nirverse.graph.Plan` to populations, projections and lags (no GeNN needed).
+
+*Populations* are the nodes with state or a non-linear map: Input, the neuron nodes, Threshold, and
+Output nodes that do not simply show one population (a *probe* population sums their edges). Every
+path population → linear nodes → population becomes a *projection* with matrix
+:math:`M = A_m \cdots A_1` and :math:`k` = the number of delayed edges on it plus its Delay steps.
+A bias :math:`b` of a linear node reaches a population as :math:`A_m \cdots A_{j+1} b`: a neuron
+variable when it passes no delay (:math:`k = 0`), else a projection from a constant population.
+
+**Schedule.** GeNN delivers across a synapse population one step late, and a synapse population can
+add ``axonal_delay_steps`` D ≥ 0. A population with *lag* :math:`L` computes semantic step
+:math:`t = s - L` in GeNN step :math:`s`. A projection src → dst with :math:`k` delays must deliver
+src's step :math:`t-k`: :math:`s - 1 - D - L_{src} = s - L_{dst} - k`, i.e.
+:math:`D = L_{dst} - L_{src} - 1 + k \ge 0`. The lags are the longest paths of the constraint graph
+(edge weight :math:`1-k`, Bellman–Ford). ``"one-step"`` latency puts :math:`k \ge 1` on every edge
+out of a neuron, so a network of neurons runs with all lags 0 and D = k − 1 (GeNN's native timing);
+``"immediate"`` staggers feed-forward layers by one step each. A cycle whose projections outnumber its
+delays (positive cycle) has no schedule: :class:`UnsupportedSemanticsError`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from nirverse.errors import UnsupportedNodeError, UnsupportedSemanticsError
+from nirverse.graph import Plan
+from nirverse.validation import NEURON_TYPES
+
+from ._from_nir import LINEAR_TYPES, SPIKING_SOURCES, delay_split, linear_map, neuron_vars, node_bias, threshold_vars
+
+__all__ = ["Population", "Projection", "Network", "lower", "MAX_PATHS"]
+
+#: most population-to-population paths a graph may expand to
+MAX_PATHS = 20000
+
+
+@dataclass
+class Population:
+    """A GeNN neuron population: ``role`` in input/neuron/threshold/probe/const; ``kind`` the NIR type."""
+
+    node: str | None
+    role: str
+    kind: str
+    size: int
+    vars: dict[str, np.ndarray]
+    lag: int = 0
+
+    @property
+    def spiking(self) -> bool:
+        return self.kind in SPIKING_SOURCES
+
+
+@dataclass
+class Projection:
+    """``matrix`` (n_dst × n_src) from population ``src`` to ``dst``, ``k`` semantic delays, ``delay`` = D."""
+
+    src: int
+    dst: int
+    k: int
+    matrix: sp.csr_matrix
+    delay: int = 0
+
+
+@dataclass
+class Network:
+    """Everything :mod:`._native` needs to build the GeNN model of one plan."""
+
+    populations: list[Population]
+    projections: list[Projection]
+    #: Output name -> (population index, output shape)
+    outputs: dict[str, tuple[int, tuple[int, ...]]]
+    #: neuron node -> population index
+    neurons: dict[str, int]
+    #: Input node -> population index
+    inputs: dict[str, int]
+    reset: str
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def max_lag(self) -> int:
+        return max((p.lag for p in self.populations), default=0)
+
+
+def _direct_source(plan: Plan, output: str) -> str | None:
+    """The population an Output shows unchanged (single undelayed edges through Pass/Flatten), if any."""
+    node = output
+    while True:
+        inc = plan.incoming[node]
+        if len(inc) != 1 or inc[0].delayed:
+            return None
+        src = inc[0].source
+        kind = plan.types[src]
+        if kind == "Input" or kind == "Threshold" or kind in NEURON_TYPES:
+            return src
+        if kind not in ("Pass", "Flatten"):
+            return None
+        node = src
+
+
+def lower(plan: Plan) -> Network:
+    """Populations, projections and lags for ``plan`` (raises Unsupported*Error where GeNN cannot)."""
+    pops: list[Population] = []
+    index: dict[str, int] = {}
+    size = lambda n: int(math.prod(plan.out_shapes[n]))  # noqa: E731
+    for name in plan.order:
+        kind = plan.types[name]
+        if kind == "Input":
+            index[name] = len(pops)
+            pops.append(Population(name, "input", "Input", size(name), {"out": np.zeros(size(name))}))
+        elif kind in NEURON_TYPES:
+            values = neuron_vars(kind, plan.params[name], plan.semantics)
+            values["bias"] = np.zeros(size(name))
+            index[name] = len(pops)
+            pops.append(Population(name, "neuron", kind, size(name), values))
+        elif kind == "Threshold":
+            values = threshold_vars(plan.params[name])
+            values["bias"] = np.zeros(size(name))
+            index[name] = len(pops)
+            pops.append(Population(name, "threshold", kind, size(name), values))
+    outputs: dict[str, tuple[int, tuple[int, ...]]] = {}
+    probes: set[str] = set()
+    for name in plan.outputs:
+        src = _direct_source(plan, name)
+        if src is None:
+            index[name] = len(pops)
+            probes.add(name)
+            n = size(name)
+            pops.append(Population(name, "probe", "Output", n, {"out": np.zeros(n), "bias": np.zeros(n)}))
+            outputs[name] = (index[name], plan.out_shapes[name])
+        else:
+            outputs[name] = (index[src], plan.out_shapes[name])
+
+    out_edges: dict[str, list] = {n: [] for n in plan.nodes}
+    for e in plan.edges:
+        out_edges[e.source].append(e)
+    is_pop = lambda n: n in index and (plan.types[n] != "Output" or n in probes)  # noqa: E731
+    found: dict[tuple, sp.csr_matrix] = {}
+    count = [0]
+
+    def emit(origin, target: str, k: int, m: sp.csr_matrix) -> None:
+        count[0] += 1
+        if count[0] > MAX_PATHS:
+            raise UnsupportedNodeError(
+                f"the graph expands to more than {MAX_PATHS} paths between populations", node=target,
+                field="edges", expected="fewer parallel branches of linear nodes",
+            )
+        key = (origin, index[target], k)
+        found[key] = found[key] + m if key in found else m
+
+    def walk(origin, node: str, m: sp.csr_matrix, k: int, stack: tuple[str, ...]) -> None:
+        for e in out_edges[node]:
+            tgt, kk = e.target, k + int(e.delayed)
+            if is_pop(tgt):
+                emit(origin, tgt, kk, m)
+            elif plan.types[tgt] == "Output" or plan.types[tgt] not in LINEAR_TYPES:
+                continue  # an Output read directly from its population
+            elif tgt in stack:
+                raise UnsupportedNodeError(
+                    "lies on a cycle that passes no neuron or Threshold node", node=tgt, field="edges",
+                    expected="every recurrent loop to pass through a population node",
+                )
+            elif plan.types[tgt] == "Delay":
+                for steps, mask in delay_split(plan, tgt):
+                    walk(origin, tgt, (sp.diags(mask) @ m).tocsr(), kk + steps, stack + (tgt,))
+            else:
+                walk(origin, tgt, (linear_map(plan, tgt) @ m).tocsr(), kk, stack + (tgt,))
+
+    for name in plan.order:
+        if name in index and plan.types[name] != "Output":
+            walk(name, name, sp.identity(size(name), format="csr"), 0, (name,))
+        elif plan.types[name] in LINEAR_TYPES:
+            b = node_bias(plan, name)
+            if b is not None and np.any(b != 0):
+                walk(("bias", name), name, sp.csr_matrix(b.reshape(-1, 1)), 0, (name,))
+
+    projections: list[Projection] = []
+    const: int | None = None
+    for (origin, dst, k), m in found.items():
+        m = m.tocsr()
+        m.eliminate_zeros()
+        if m.nnz == 0:
+            continue
+        if isinstance(origin, tuple):  # a bias
+            column = m.toarray().reshape(-1)
+            if k == 0:
+                pops[dst].vars["bias"] = pops[dst].vars["bias"] + column
+                continue
+            if const is None:
+                const = len(pops)
+                pops.append(Population(None, "const", "Const", 1, {"out": np.zeros(1)}))
+            projections.append(Projection(const, dst, k, m))
+        else:
+            projections.append(Projection(index[origin], dst, k, m))
+    _schedule(plan, pops, projections)
+    neurons = {n: i for n, i in index.items() if plan.types[n] in NEURON_TYPES}
+    return Network(
+        populations=pops, projections=projections, outputs=outputs, neurons=neurons,
+        inputs={n: index[n] for n in plan.inputs}, reset=plan.semantics.reset,
+        shapes={n: plan.out_shapes[n] for n in plan.nodes},
+    )
+
+
+def _schedule(plan: Plan, pops: list[Population], projections: list[Projection]) -> None:
+    """Lags as longest paths (weights 1 - k); synaptic delays D = L_dst - L_src - 1 + k."""
+    lags = [0] * len(pops)
+    for _ in range(len(pops) + 1):
+        changed = None
+        for pr in projections:
+            need = lags[pr.src] + 1 - pr.k
+            if need > lags[pr.dst]:
+                lags[pr.dst] = need
+                changed = pr
+        if changed is None:
+            break
+    else:
+        node = pops[changed.dst].node or pops[changed.src].node
+        raise UnsupportedSemanticsError(
+            f"latency={plan.semantics.latency!r}: a recurrent loop through this node passes more GeNN synapse "
+            "populations than delayed edges, and each synapse population delivers one step late",
+            node=node, field="latency",
+            expected="'one-step' latency, or a loop with one population per delayed edge",
+        )
+    for pop, lag in zip(pops, lags):
+        pop.lag = lag
+    for pr in projections:
+        pr.delay = lags[pr.dst] - lags[pr.src] - 1 + pr.k
+        assert pr.delay >= 0
