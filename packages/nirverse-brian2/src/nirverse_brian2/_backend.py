@@ -1,0 +1,93 @@
+"""The ``"brian2"`` backend: NIR graphs as Brian2 networks (see :mod:`nirverse_brian2._from_nir`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from nirverse import Backend, Plan, RunOutput, Semantics
+from nirverse.errors import UnsupportedNodeError, UnsupportedSemanticsError
+
+__all__ = ["Brian2Backend", "Brian2Program"]
+
+#: environment variable choosing Brian2's code generation target ("numpy" or "cython")
+TARGET_ENV = "NIRVERSE_BRIAN2_TARGET"
+
+
+@dataclass(frozen=True)
+class Brian2Program:
+    """What :meth:`Brian2Backend.build` returns: the Brian2 network is made per run, because Brian2's
+    ``TimedArray`` inputs (and the batch, replicated as neurons) are part of it."""
+
+    plan: Plan
+    dtype: str
+    target: str
+
+
+class Brian2Backend(Backend):
+    name = "brian2"
+    framework = "brian2"
+    module = "brian2"
+    install_hint = "pip install 'nirverse[brian2]'  (brian2 with numpy<2.4 on Python 3.11)"
+    exports = True
+
+    def __init__(self, target: str | None = None) -> None:
+        self.target = target
+
+    def codegen_target(self) -> str:
+        from ._from_nir import DEFAULT_TARGET, TARGETS
+
+        target = self.target or os.environ.get(TARGET_ENV) or DEFAULT_TARGET
+        if target not in TARGETS:
+            raise UnsupportedSemanticsError(
+                f"unknown Brian2 codegen target {target!r}", field=TARGET_ENV, expected=" or ".join(TARGETS)
+            )
+        return target
+
+    def check_support(self, plan: Plan, semantics: Semantics, dtype: str) -> None:
+        from ._from_nir import MAX_DELAY_STEPS
+
+        super().check_support(plan, semantics, dtype)
+        self.codegen_target()
+        for name in plan.order:
+            if plan.types[name] == "Delay" and int(plan.params[name]["steps"].max(initial=0)) > MAX_DELAY_STEPS:
+                raise UnsupportedNodeError(
+                    f"a delay of {int(plan.params[name]['steps'].max())} steps", node=name, field="delay",
+                    expected=f"at most {MAX_DELAY_STEPS} steps (a shift register of that many variables)",
+                )
+
+    def build(self, plan: Plan, dtype: str) -> Brian2Program:
+        return Brian2Program(plan, dtype, self.codegen_target())
+
+    def run(self, model: Brian2Program, inputs: Mapping[str, np.ndarray], record: bool) -> RunOutput:
+        from ._from_nir import build_network
+
+        batch, steps = next(iter(inputs.values())).shape[:2]
+        if batch == 0 or steps == 0:  # nothing to simulate: Brian2 cannot hold an empty TimedArray
+            return _empty(model, batch, steps, record)
+        net = build_network(model.plan, inputs, dtype=model.dtype, target=model.target, record=record)
+        net.run()
+        return RunOutput(outputs=net.outputs(), states=net.states() if record else {})
+
+    def to_nir(self, model: Any, semantics: Semantics) -> Any:
+        from ._to_nir import to_nir
+
+        return to_nir(model, semantics)
+
+
+def _empty(model: Brian2Program, batch: int, steps: int, record: bool) -> RunOutput:
+    plan = model.plan
+
+    def zeros(name: str) -> np.ndarray:
+        return np.zeros((batch, steps, *plan.out_shapes[name]), model.dtype)
+
+    outputs = {n: zeros(n) for n in plan.outputs}
+    states = {}
+    if record:
+        for n in plan.order:
+            if plan.is_neuron(n):
+                states[n] = {"v": zeros(n), **({"i": zeros(n)} if plan.types[n].startswith("Cuba") else {})}
+    return RunOutput(outputs=outputs, states=states)
