@@ -26,6 +26,8 @@ STATUSES = ("identical", "unsupported", "deviating", "error", "unavailable")
 def load_results(folder: Path) -> dict[str, dict]:
     out = {}
     for path in sorted(folder.glob("*.json")):
+        if path.name.startswith("nox-"):
+            continue
         data = json.loads(path.read_text())
         if "results" in data:
             out[path.stem] = data
@@ -63,31 +65,48 @@ def contradictions(results: dict[str, dict], compat: dict) -> list[str]:
     return found
 
 
-def matrix_table(results: dict[str, dict], compat: dict, report: dict | None) -> str:
-    sessions = {}
-    if report:
+def _note(compat: dict, framework: str, version: str) -> str:
+    for entry in compat["frameworks"].get(framework, {}).get("versions", []):
+        if isinstance(entry, dict) and entry.get("version") == version:
+            return entry.get("note", "")
+    return ""
+
+
+def matrix_table(results: dict[str, dict], compat: dict, reports: list[dict]) -> str:
+    """One row per compat/plugin session: framework version, Python, nox result, conformance counts."""
+    rows: dict[str, dict] = {}
+    for report in reports:
         for s in report.get("sessions", []):
-            sessions[s.get("signatures", [s.get("name")])[0]] = s.get("result")
-    rows = ["| framework | version | Python | nir | session | identical | unsupported | deviating | error |",
-            "|---|---|---|---|---|---|---|---|---|"]
-    for name, board in sorted(results.items()):
-        match = re.match(r"(compat|plugin)-([a-z0-9]+)-(.+)$", name)
-        if not match:
-            continue
-        kind, fw, tail = match.groups()
-        counts = Counter(e["status"] for e in board["results"] if e["backend"] == fw)
-        versions = {e.get("version") for e in board["results"] if e["backend"] == fw} - {None}
+            if s.get("name") not in ("compat", "plugin"):
+                continue
+            args = s.get("args") or {}
+            signature = s.get("signatures", [s.get("name")])[0]
+            python = re.search(r"-(3\.\d+)", signature)
+            key = (f"compat-{args.get('framework')}-{args.get('version')}" if s["name"] == "compat"
+                   else f"plugin-{args.get('framework')}-{python.group(1) if python else '-'}")
+            rows[key] = {"session": signature, "result": s.get("result"), "duration": s.get("duration")}
+    for name in results:
+        if re.match(r"(compat|plugin)-", name):
+            rows.setdefault(name, {"session": name, "result": "ran", "duration": None})
+    lines = ["| framework | version | Python | nir | session | result | identical | unsupported | deviating | error | note |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for key in sorted(rows):
+        kind, fw, tail = re.match(r"(compat|plugin)-([a-z0-9]+)-(.+)$", key).groups()
+        board = results.get(key)
+        counts = Counter(e["status"] for e in board["results"] if e["backend"] == fw) if board else Counter()
+        versions = {e.get("version") for e in board["results"] if e["backend"] == fw} - {None} if board else set()
         version = ", ".join(sorted(versions)) or (tail if kind == "compat" else "-")
-        python = board.get("python", "-")
-        rows.append(f"| {fw} | {version} | {python} | {board.get('nir') or '-'} | {kind} | "
-                    + " | ".join(str(counts.get(s, 0)) for s in STATUSES[:4]) + " |")
-    if len(rows) == 2:
-        rows.append("| (no results yet: run `nox -s plugin compat`) | | | | | | | | |")
-    text = "\n".join(rows)
-    if sessions:
-        text += "\n\nnox sessions:\n\n| session | result |\n|---|---|\n" + "\n".join(
-            f"| `{k}` | {v} |" for k, v in sorted(sessions.items()))
-    return text + "\n"
+        python = board.get("python", "-") if board else (tail if kind == "plugin" else "-")
+        nir_version = (board or {}).get("nir") or "-"
+        row = rows[key]
+        took = f" ({row['duration']:.0f} s)" if row.get("duration") else ""
+        cells = [str(counts.get(s, 0)) for s in STATUSES[:4]] if board else ["-"] * 4
+        note = _note(compat, fw, tail) if kind == "compat" else ""
+        lines.append(f"| {fw} | {version} | {python} | {nir_version} | `{row['session']}` | {row['result']}{took} | "
+                     + " | ".join(cells) + f" | {note} |")
+    if len(lines) == 2:
+        lines.append("| (no results yet: run `nox -s plugin compat --report results/nox-report.json`) |" + " |" * 10)
+    return "\n".join(lines) + "\n"
 
 
 def scoreboard_table(results: dict[str, dict]) -> str:
@@ -123,14 +142,16 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--results", type=Path, default=ROOT / "results")
     parser.add_argument("--out", type=Path, default=ROOT / "docs/generated")
-    parser.add_argument("--report", type=Path)
+    parser.add_argument("--report", type=Path, action="append", default=[],
+                        help="nox --report JSON (repeatable; default: every results/nox-*.json)")
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
     compat = yaml.safe_load((ROOT / "compat_matrix.yaml").read_text())
     results = load_results(args.results) if args.results.exists() else {}
-    report = json.loads(args.report.read_text()) if args.report and args.report.exists() else None
+    report_paths = args.report or (sorted(args.results.glob("nox-*.json")) if args.results.exists() else [])
+    reports = [json.loads(p.read_text()) for p in report_paths if p.exists()]
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "matrix.md").write_text(matrix_table(results, compat, report))
+    (args.out / "matrix.md").write_text(matrix_table(results, compat, reports))
     (args.out / "scoreboard.md").write_text(scoreboard_table(results))
     print(f"wrote {args.out / 'matrix.md'} and {args.out / 'scoreboard.md'} from {len(results)} result file(s)")
     if args.check:
