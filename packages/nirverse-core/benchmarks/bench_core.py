@@ -14,9 +14,8 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-
 import nirverse
+import numpy as np
 from nirverse import Semantics
 from nirverse.backends import get_backend
 from nirverse.testing.catalogue import PAPER, data_dir

@@ -98,7 +98,7 @@ def main():
     ap.add_argument("--sizes", type=int, nargs=3, default=(100, 400, 10))
     args = ap.parse_args()
     from nirverse_genn._backend import GeNNBackend
-    from nirverse_genn._native import run_network
+    from nirverse_genn._model import run_network
 
     semantics = nirverse.Semantics(1e-3, "euler", "value", "one-step")
     graph = make_graph(*args.sizes)

@@ -75,12 +75,12 @@ def test_hostile_names_never_reach_generated_code():
 
 
 def test_models_of_one_structure_are_compiled_once():
-    from nirverse_genn import _native
+    from nirverse_genn import _model
 
     sem = Semantics(1e-3, "exp", "value", "immediate")
     a = nirverse_genn_from(recurrent(seed=0), sem)
     b = nirverse_genn_from(recurrent(seed=9), sem)  # other numbers, same structure
-    assert a.model is b.model and len(_native._MODELS) >= 1
+    assert a.model is b.model and len(_model._MODELS) >= 1
     assert not np.array_equal(a.weights[0], b.weights[0])
 
 

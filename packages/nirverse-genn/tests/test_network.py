@@ -10,7 +10,7 @@ from nirverse import Semantics, UnsupportedNodeError, UnsupportedSemanticsError
 from nirverse.graph import prepare
 from nirverse.reference import make_operator
 from nirverse_genn._from_nir import linear_map, node_bias
-from nirverse_genn._network import lower
+from nirverse_genn._lowering import lower
 
 
 def _conv_graph(kind, **kw):

@@ -13,7 +13,7 @@ from nirverse.graph import prepare  # noqa: E402
 from nirverse_nengo import NIRNetwork, from_nir  # noqa: E402
 from nirverse_nengo._conv import nengo_padding  # noqa: E402
 from nirverse_nengo._from_nir import uses_native_lif  # noqa: E402
-from nirverse_nengo._neurons import LeakyIntegrateAndFire  # noqa: E402
+from nirverse_nengo._nodes import LeakyIntegrateAndFire  # noqa: E402
 
 DT = 1e-3
 

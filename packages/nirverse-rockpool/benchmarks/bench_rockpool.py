@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from nirverse import Semantics
 from nirverse.testing.catalogue import data_dir
-from nirverse_rockpool._modules import TORCH_DTYPES, ScaleTorch, default_dtype
+from nirverse_rockpool._nodes import TORCH_DTYPES, ScaleTorch, default_dtype
 
 
 def feedforward_graph(seed: int = 0) -> nir.NIRGraph:

@@ -55,7 +55,7 @@ def test_modules_are_rockpool_classes(chain):
 
 
 def test_value_reset_uses_value_reset_subclass(chain):
-    from nirverse_rockpool._modules import LIFNeuronValueResetTorch
+    from nirverse_rockpool._nodes import LIFNeuronValueResetTorch
 
     model = nr.from_nir(chain(_lif(), n_in=3), Semantics(DT, reset="value"))
     lif = model.node_modules("n0")[-1]

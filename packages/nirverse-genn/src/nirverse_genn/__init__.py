@@ -32,7 +32,7 @@ def __getattr__(name: str) -> Any:
 
         return GeNNBackend
     if name == "GeNNNetwork":
-        from ._native import GeNNNetwork
+        from ._model import GeNNNetwork
 
         return GeNNNetwork
     raise AttributeError(name)

@@ -53,18 +53,18 @@ class GeNNBackend(Backend):
 
     def check_support(self, plan: Plan, semantics: Semantics, dtype: str) -> None:
         super().check_support(plan, semantics, dtype)
-        from ._network import lower
+        from ._lowering import lower
 
         lower(plan)  # raises Unsupported*Error for graphs GeNN cannot schedule exactly
 
     def build(self, plan: Plan, dtype: str) -> Any:
-        from ._native import build_network
-        from ._network import lower
+        from ._lowering import lower
+        from ._model import build_network
 
         return build_network(lower(plan), dtype)
 
     def run(self, model: Any, inputs: Mapping[str, np.ndarray], record: bool) -> RunOutput:
-        from ._native import run_network
+        from ._model import run_network
 
         outputs, states = run_network(model, inputs, record)
         return RunOutput(outputs, states)

@@ -7,7 +7,7 @@ crosses a synapse population one step later than it was produced (``GeNNModel.st
 nirverse therefore maps
 
 * neuron nodes, Input nodes, Threshold nodes (and Output nodes that need their own value) to neuron
-  populations with custom models (``pygenn.create_neuron_model``, see :mod:`._models`);
+  populations with custom models (``pygenn.create_neuron_model``, see :mod:`._nodes`);
 * every chain of *linear* stateless nodes between two populations (Affine, Linear, Scale, Conv1d,
   Conv2d, SumPool2d, AvgPool2d, Flatten, Delay, inner Input/Output) to one synapse population whose
   weight matrix is the product of the chain's matrices (dense, or sparse where fewer than half the
@@ -21,7 +21,7 @@ Neuron variables (per neuron, float64 numbers computed here, never text in gener
 semantics' leak factor ``Semantics.kappa``):
 
 ==========  ==================  ==========================================================
-NIR node    NIR field           GeNN variable (custom model, :mod:`._models`)
+NIR node    NIR field           GeNN variable (custom model, :mod:`._nodes`)
 ==========  ==================  ==========================================================
 I, IF       r                   ``r``; ``h = dt`` (the semantics' step); ``v += h * r * x``
 LI, LIF     tau, r, v_leak      ``k = κ(tau)``, ``r``, ``v_leak``; ``v += k * (v_leak - v + r * x)``

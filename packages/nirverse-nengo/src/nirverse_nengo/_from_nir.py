@@ -34,7 +34,7 @@ Threshold       ``Node(output=_Heaviside(theta))``      threshold -> ``theta``: 
 Delay           ``Connection(synapse=LinearFilter(      delay -> k = round(delay/dt) per element;
                 [1], [1]+[0]*k, analog=False))``        one connection per distinct k (see
                                                         :func:`delay_synapse`)
-I, LI, IF,      ``Ensemble(neuron_type=...)`` of        see ``_neurons`` (per-neuron arrays as
+I, LI, IF,      ``Ensemble(neuron_type=...)`` of        see ``_nodes`` (per-neuron arrays as
 LIF, CubaLI,    this package's ``NeuronType``           given, ``method``/``reset`` from the
 CubaLIF         subclasses; ``gain=1``, ``bias=0``      semantics, ``amplitude=dt``); edges connect
                                                         to ``ensemble.neurons``
@@ -71,7 +71,7 @@ import numpy as np
 from nirverse.errors import UnsupportedNodeError
 from nirverse.graph import Plan
 
-from ._neurons import NEURON_TYPES
+from ._nodes import NEURON_TYPES
 
 __all__ = ["NIRNetwork", "Feed", "from_nir", "one_step", "delay_synapse", "uses_native_lif"]
 

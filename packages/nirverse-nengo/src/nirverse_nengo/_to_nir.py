@@ -54,7 +54,7 @@ from nirverse.errors import UnsupportedNodeError, UnsupportedSemanticsError
 from nirverse.semantics import Semantics
 
 from ._from_nir import NIRNetwork
-from ._neurons import NIRNeuronType
+from ._nodes import NIRNeuronType
 
 __all__ = ["to_nir"]
 

@@ -27,7 +27,7 @@ def from_nir(graph: Any, semantics: Any, dtype: str = "float64") -> Any:
     """
     from nirverse import prepare
 
-    from ._graph import build_model
+    from ._model import build_model
 
     plan = prepare(graph, semantics)
     RockpoolBackend().check_support(plan, semantics, dtype)
@@ -43,11 +43,11 @@ def to_nir(module: Any, semantics: Any) -> Any:
 
 def __getattr__(name: str) -> Any:
     if name == "GraphTorch":
-        from ._graph import GraphTorch
+        from ._model import GraphTorch
 
         return GraphTorch
     if name in ("ScaleTorch", "StrictStep"):
-        from . import _modules
+        from . import _nodes
 
-        return getattr(_modules, name)
+        return getattr(_nodes, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,7 +14,7 @@ __all__ = ["RockpoolBackend"]
 
 
 class RockpoolBackend(Backend):
-    """Runs a plan as a :class:`~nirverse_rockpool._graph.GraphTorch` of Rockpool torch modules."""
+    """Runs a plan as a :class:`~nirverse_rockpool._model.GraphTorch` of Rockpool torch modules."""
 
     name = "rockpool"
     framework = "rockpool"
@@ -30,14 +30,14 @@ class RockpoolBackend(Backend):
             check_node(plan, name)
 
     def build(self, plan: Plan, dtype: str) -> Any:
-        from ._graph import build_model
+        from ._model import build_model
 
         return build_model(plan, dtype)
 
     def run(self, model: Any, inputs: Mapping[str, np.ndarray], record: bool) -> RunOutput:
         import torch
 
-        from ._modules import default_dtype
+        from ._nodes import default_dtype
 
         plan = model.plan
         torch_dtype = model._torch_dtype

@@ -14,10 +14,10 @@ With :math:`\kappa(\tau)` the semantics' leak factor and the Rockpool decay :mat
 Rockpool's time constant is :math:`\tau_R = \tau` for ``"exp"`` (:math:`e^{-\Delta t/\tau} = 1-\kappa`
 exactly) and :math:`\tau_R = -\Delta t/\log(1 - \Delta t/\tau)` for ``"euler"`` (whose exponential decay
 is :math:`1 - \Delta t/\tau`; refused where :math:`\Delta t/\tau \ge 1`, which no :math:`\tau_R` reaches).
-Rockpool's ``dt`` is the semantics' ``dt``. Spikes use :class:`~._modules.StrictStep`
+Rockpool's ``dt`` is the semantics' ``dt``. Spikes use :class:`~._nodes.StrictStep`
 (:math:`z = 1[v > \vartheta]`, one spike per step, ``max_spikes_per_dt = 1``); reset ``"subtract"`` is
 Rockpool's own, reset ``"value"`` uses the ``*ValueResetTorch`` subclasses. Gains are
-:class:`~._modules.ScaleTorch` modules in front of the neuron (omitted where they are 1).
+:class:`~._nodes.ScaleTorch` modules in front of the neuron (omitted where they are 1).
 
 ============  ==============================================================================================
 NIR node      Rockpool modules (field -> parameter)
@@ -65,7 +65,7 @@ import torch.nn.functional as F
 from nirverse import Semantics, UnsupportedNodeError
 from nirverse.graph import Plan
 
-from ._modules import (
+from ._nodes import (
     LIFNeuronValueResetTorch,
     LIFValueResetTorch,
     ScaleTorch,

@@ -77,7 +77,7 @@ def _check_dt(module: Any, semantics: Semantics, node: str) -> None:
 
 
 def _reset_fields(module: Any, semantics: Semantics, node: str, n: int) -> dict[str, np.ndarray]:
-    from ._modules import LIFNeuronValueResetTorch, LIFValueResetTorch
+    from ._nodes import LIFNeuronValueResetTorch, LIFValueResetTorch
 
     threshold = np.broadcast_to(_np(module.threshold), (n,)).copy()
     if np.any(threshold <= 0):
@@ -156,7 +156,7 @@ def neuron_to_nir(core: Any, gain: Any, semantics: Semantics, node: str) -> tupl
 def _stateless_to_nir(module: Any, node: str) -> nir.NIRNode:
     from rockpool.nn.modules import LinearTorch
 
-    from ._modules import ScaleTorch
+    from ._nodes import ScaleTorch
 
     if isinstance(module, LinearTorch):
         weight = _np(module.weight).T
@@ -186,7 +186,7 @@ def _graph(nodes: dict, edges: list, semantics: Semantics) -> nir.NIRGraph:
 
 def _chain_to_nir(modules: list[tuple[str, Any]], semantics: Semantics) -> nir.NIRGraph:
     """A chain of Rockpool modules (a ScaleTorch right before a neuron is merged into it)."""
-    from ._modules import ScaleTorch
+    from ._nodes import ScaleTorch
 
     nodes: dict[str, nir.NIRNode] = {"input": nir.Input(input_type=np.array([modules[0][1].size_in]))}
     edges: list[tuple[str, str]] = []
@@ -257,7 +257,7 @@ def _neuron_node(plan: Any, name: str, impl: Any, semantics: Semantics) -> nir.N
     if all(_unchanged(stage) for stage in impl.stages):
         kind, params = impl.source["kind"], impl.source["params"]
         return getattr(nir, kind)(**{k: np.array(v) for k, v in params.items()})
-    from ._modules import ScaleTorch
+    from ._nodes import ScaleTorch
 
     stages = list(impl.stages)
     gain = stages.pop(0) if isinstance(stages[0], ScaleTorch) else None
@@ -278,7 +278,7 @@ def derived_v_leak(impl: Any) -> np.ndarray | None:
     """``v_leak`` of the export of a neuron whose modules changed since the build (None if unchanged)."""
     if all(_unchanged(stage) for stage in impl.stages):
         return None
-    from ._modules import ScaleTorch
+    from ._nodes import ScaleTorch
 
     stages = list(impl.stages)
     gain = stages.pop(0) if isinstance(stages[0], ScaleTorch) else None
@@ -320,7 +320,7 @@ def to_nir(module: Any, semantics: Semantics) -> nir.NIRGraph:
     """A NIR graph whose reference run under ``semantics`` equals ``module``'s Rockpool run (see module doc)."""
     from rockpool.nn.combinators.sequential import SequentialMixin
 
-    from ._graph import GraphTorch
+    from ._model import GraphTorch
 
     if not isinstance(semantics, Semantics):
         raise UnsupportedSemanticsError(f"got {type(semantics).__name__}", field="semantics", expected="a nirverse.Semantics")

@@ -15,7 +15,7 @@ from ._backend import SnnTorchBackend
 
 __all__ = ["SnnTorchBackend", "SnnTorchNetwork", "from_nir", "to_nir"]
 
-_LAZY = {"SnnTorchNetwork": "._network"}
+_LAZY = {"SnnTorchNetwork": "._model"}
 
 
 def from_nir(graph: Any, semantics: Any, dtype: str = "float64"):
@@ -25,7 +25,7 @@ def from_nir(graph: Any, semantics: Any, dtype: str = "float64"):
     """
     from nirverse.graph import prepare
 
-    from ._network import SnnTorchNetwork
+    from ._model import SnnTorchNetwork
 
     plan = prepare(graph, semantics)
     SnnTorchBackend().check_support(plan, semantics, dtype)

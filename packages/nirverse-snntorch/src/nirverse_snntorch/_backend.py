@@ -38,7 +38,7 @@ class SnnTorchBackend(Backend):
                 check_node(name, plan.types[name], plan.params[name], semantics)
 
     def build(self, plan: Plan, dtype: str) -> Any:
-        from ._network import SnnTorchNetwork
+        from ._model import SnnTorchNetwork
 
         return SnnTorchNetwork(plan, dtype)
 

@@ -295,7 +295,7 @@ def to_nir(module: Any, semantics: Semantics, input_shape: tuple[int, ...] | Non
     ``input_shape`` (per sample) is needed only where the first layer does not fix it (a convolution,
     a pool, a scalar-parameter neuron). The semantics is stored in the graph's metadata.
     """
-    from ._network import SnnTorchNetwork
+    from ._model import SnnTorchNetwork
 
     if not isinstance(semantics, Semantics):
         raise UnsupportedSemanticsError(

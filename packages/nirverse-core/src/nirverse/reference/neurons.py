@@ -20,7 +20,8 @@ reset(u, z) is :math:`v_{reset}` where z = 1 (``"value"``) or :math:`u - z\,v_{t
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 

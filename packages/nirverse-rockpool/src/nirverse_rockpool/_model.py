@@ -76,7 +76,7 @@ class GraphTorch(TorchModule):
 
     # -- execution ------------------------------------------------------------------------------
     def forward(self, data: Any) -> Any:
-        from ._modules import default_dtype
+        from ._nodes import default_dtype
 
         # Rockpool allocates its output and record buffers in torch's default dtype
         with default_dtype(self._torch_dtype):
@@ -200,7 +200,7 @@ def _delay(x: torch.Tensor, steps) -> torch.Tensor:
 def build_model(plan: Plan, dtype: str) -> GraphTorch:
     """The Rockpool model of ``plan`` in ``dtype`` ("float64" or "float32")."""
     from ._from_nir import map_node, recurrent_pattern
-    from ._modules import TORCH_DTYPES, default_dtype
+    from ._nodes import TORCH_DTYPES, default_dtype
     from ._to_nir import mark_built
 
     torch_dtype = TORCH_DTYPES[dtype]

@@ -66,7 +66,7 @@ class Projection:
 
 @dataclass
 class Network:
-    """Everything :mod:`._native` needs to build the GeNN model of one plan."""
+    """Everything :mod:`._model` needs to build the GeNN model of one plan."""
 
     populations: list[Population]
     projections: list[Projection]

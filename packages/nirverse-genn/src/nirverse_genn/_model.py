@@ -1,4 +1,4 @@
-"""Building and running the GeNN model of a :class:`~._network.Network`.
+"""Building and running the GeNN model of a :class:`~._lowering.Network`.
 
 Populations are named ``p0, p1, …`` and synapse populations ``s0, s1, …``: no graph name reaches
 GeNN. All numbers are variable values loaded at ``load()`` time, so the generated C++ depends only on
@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ._network import Network
+from ._lowering import Network
 
 __all__ = ["GeNNNetwork", "build_network", "run_network", "cache_dir"]
 
@@ -171,22 +171,22 @@ def _population_values(pop, reset: str) -> dict[str, np.ndarray]:
 def _make_model(net: Network, dtype: str, layout, weights, values, name: str):
     import pygenn
 
-    from . import _models
+    from . import _nodes
 
     model = pygenn.GeNNModel("double" if dtype == "float64" else "float", name, backend=_backend_name())
     model.dt = 1.0  # the GeNN clock counts steps; the semantics' dt lives in the variables
     pops = []
     for i, p in enumerate(net.populations):
         if p.role == "neuron":
-            nm = _models.neuron_model(p.kind)
+            nm = _nodes.neuron_model(p.kind)
         elif p.role == "threshold":
-            nm = _models.threshold_model()
+            nm = _nodes.threshold_model()
         elif p.role == "probe":
-            nm = _models.probe_model()
+            nm = _nodes.probe_model()
         elif p.role == "input":
-            nm = _models.input_model()
+            nm = _nodes.input_model()
         else:
-            nm = _models.const_model()
+            nm = _nodes.const_model()
         pop = model.add_neuron_population(f"p{i}", p.size, nm, {}, {k: np.array(v) for k, v in values[i].items()})
         if p.spiking:
             pop.spike_recording_enabled = True
@@ -197,7 +197,7 @@ def _make_model(net: Network, dtype: str, layout, weights, values, name: str):
             wu = pygenn.init_weight_update("StaticPulse", {}, {"g": weights[j]})
         else:
             wu = pygenn.init_weight_update(
-                _models.graded_model(), {}, {"g": weights[j]}, pre_var_refs={"x": pygenn.create_var_ref(pops[pr.src], "out")}
+                _nodes.graded_model(), {}, {"g": weights[j]}, pre_var_refs={"x": pygenn.create_var_ref(pops[pr.src], "out")}
             )
         ps = pygenn.init_postsynaptic("DeltaCurr")
         sg = model.add_synapse_population(f"s{j}", "DENSE" if kind == "dense" else "SPARSE", pops[pr.src], pops[pr.dst], wu, ps)

@@ -4,7 +4,7 @@ No text from a graph reaches these strings: every number is a per-neuron variabl
 at run time), and the population's integer *lag* ``L`` and the reset mode ``sub`` are variables too, so one compiled model
 serves every semantics of a graph whose synaptic delays agree. GeNN's
 clock runs with ``dt = 1`` so ``t`` counts steps; a population with lag ``L`` executes semantic step
-``t - L`` in GeNN step ``t`` and holds its initial state before (see :mod:`._network`).
+``t - L`` in GeNN step ``t`` and holds its initial state before (see :mod:`._lowering`).
 
 Per step (``x = Isyn + bias``, the summed input of the step; all arithmetic in ``scalar`` =
 ``double`` or ``float``, in the order of the reference simulator's expressions):
