@@ -10,33 +10,50 @@ Per node (``x`` = the node's summed input :math:`x_t = \sum_e \mathrm{in}_e`, on
 ``in<e>`` per incoming edge -- a summed-variable target, or a linked variable for one-to-one edges;
 ``B`` = batch, groups hold ``B`` copies of the node's neurons):
 
-=================  ===============================================================  ==========================
-NIR node / field   Brian2 construct                                                 formula (Brian2 -> NIR)
-=================  ===============================================================  ==========================
-Input              ``NeuronGroup``, ``run_regularly("y = stim(t, i)")``,            :math:`y_t` = input[t]
-                   ``stim`` a ``TimedArray`` (dt = semantics dt)
-Affine W, b        ``Synapses`` ``in_post = w*y_pre (summed)``, ``w = W[o, i]``;    :math:`y = Wx + b`
-                   target ``y = in0 + ... + b``
-Linear W           same without ``b``                                               :math:`y = Wx`
-Scale s            one-to-one ``Synapses``, ``w = s``                               :math:`y = s\odot x`
-Conv1d/2d          sparse ``Synapses`` (``_connectivity.conv``), ``b`` per channel   PyTorch cross-correlation
-SumPool2d          sparse ``Synapses``, unit weights                                window sum
-AvgPool2d          as SumPool2d, target ``y = (in0 + ...)/kk``, ``kk = k_h k_w``     window mean (padding counted)
-Flatten, Output    the source's variable itself (one edge), else ``y = in0 + ...``  :math:`y = x`
-one-to-one edges   ``in<e> : 1 (linked)``, ``linked_var(source, var)`` (no code)      (row-major index kept)
-Threshold θ        ``y = int(x > theta)``, ``theta = θ``                            :math:`y = 1[x > θ]`
-Delay (k steps)    shift register ``h0..hK`` in ``run_regularly``;                   :math:`y_t = x_{t-k}`
-                   ``y = sum_j h_j*(k == j)``
-I r                ``dv/dt = r*x``, ``method="euler"``                              :math:`v + \Delta t\,r x`
-LI tau, r, v_leak  ``dv/dt = (v_leak - v + r*x)/tau``; ``method="euler"`` (euler)   :math:`\kappa = \Delta t/\tau`
-                   or ``"exact"`` (exp): :math:`v_\infty + (v - v_\infty)e^{-\Delta t/\tau}`  or :math:`1 - e^{-\Delta t/\tau}`
-IF, LIF            as I, LI, plus ``threshold="v > v_threshold"``,                  :math:`z = 1[u > v_{thr}]`
- v_threshold,      ``reset="v = v_reset; z = 1"`` (value) or
- v_reset           ``"v = v - v_threshold; z = 1"`` (subtract); ``z = 0`` at the end
-CubaLI/CubaLIF     current group ``disyn/dt = (w_in*x - isyn)/tau_syn`` updated     :math:`i_t` first, then v
- tau_syn, w_in     first, then the membrane group ``dv/dt = (v_leak - v + r*I)/    with the *same step's*
-                   tau_mem`` with ``I`` a ``linked_var`` of ``isyn``                :math:`i_t`
-=================  ===============================================================  ==========================
++------------------+-----------------------------------------------------------------+--------------------------------+
+| NIR node / field | Brian2 construct                                                | formula (Brian2 -> NIR)        |
++==================+=================================================================+================================+
+| Input            | ``NeuronGroup``, ``run_regularly("y = stim(t, i)")``,           | :math:`y_t` = input[t]         |
+|                  | ``stim`` a ``TimedArray`` (dt = semantics dt)                   |                                |
++------------------+-----------------------------------------------------------------+--------------------------------+
+| Affine W, b      | ``Synapses`` ``in_post = w*y_pre (summed)``, ``w = W[o, i]``;   | :math:`y = Wx + b`             |
+|                  | target ``y = in0 + ... + b``                                    |                                |
++------------------+-----------------------------------------------------------------+--------------------------------+
+| Linear W         | same without ``b``                                              | :math:`y = Wx`                 |
++------------------+-----------------------------------------------------------------+--------------------------------+
+| Scale s          | one-to-one ``Synapses``, ``w = s``                              | :math:`y = s\odot x`           |
++------------------+-----------------------------------------------------------------+--------------------------------+
+| Conv1d/2d        | sparse ``Synapses`` (``_connectivity.conv``), ``b`` per channel | PyTorch cross-correlation      |
++------------------+-----------------------------------------------------------------+--------------------------------+
+| SumPool2d        | sparse ``Synapses``, unit weights                               | window sum                     |
++------------------+-----------------------------------------------------------------+--------------------------------+
+| AvgPool2d        | as SumPool2d, target ``y = (in0 + ...)/kk``, ``kk = k_h k_w``   | window mean (padding counted)  |
++------------------+-----------------------------------------------------------------+--------------------------------+
+| Flatten, Output  | the source's variable itself (one edge), else ``y = in0 + ...`` | :math:`y = x`                  |
++------------------+-----------------------------------------------------------------+--------------------------------+
+| one-to-one edges | ``in<e> : 1 (linked)``, ``linked_var(source, var)`` (no code)   | (row-major index kept)         |
++------------------+-----------------------------------------------------------------+--------------------------------+
+| Threshold θ      | ``y = int(x > theta)``, ``theta = θ``                           | :math:`y = 1[x > θ]`           |
++------------------+-----------------------------------------------------------------+--------------------------------+
+| Delay (k steps)  | shift register ``h0..hK`` in ``run_regularly``;                 | :math:`y_t = x_{t-k}`          |
+|                  | ``y = sum_j h_j*(k == j)``                                      |                                |
++------------------+-----------------------------------------------------------------+--------------------------------+
+| I r              | ``dv/dt = r*x``, ``method="euler"``                             | :math:`v + \Delta t\,r x`      |
++------------------+-----------------------------------------------------------------+--------------------------------+
+| LI               | ``dv/dt = (v_leak - v + r*x)/tau``; ``method="euler"`` (euler)  | :math:`\kappa = \Delta t/\tau` |
+| tau, r, v_leak   | or ``"exact"`` (exp):                                           | or                             |
+|                  | :math:`v_\infty + (v - v_\infty)e^{-\Delta t/\tau}`             | :math:`1 - e^{-\Delta t/\tau}` |
++------------------+-----------------------------------------------------------------+--------------------------------+
+| IF, LIF          | as I, LI, plus ``threshold="v > v_threshold"``,                 | :math:`z = 1[u > v_{thr}]`     |
+| v_threshold,     | ``reset="v = v_reset; z = 1"`` (value) or                       |                                |
+| v_reset          | ``"v = v - v_threshold; z = 1"`` (subtract);                    |                                |
+|                  | ``z = 0`` at the end                                            |                                |
++------------------+-----------------------------------------------------------------+--------------------------------+
+| CubaLI/CubaLIF   | current group ``disyn/dt = (w_in*x - isyn)/tau_syn`` updated    | :math:`i_t` first, then v      |
+| tau_syn, w_in    | first, then the membrane group                                  | with the *same step's*         |
+|                  | ``dv/dt = (v_leak - v + r*I)/tau_mem`` with ``I`` a             | :math:`i_t`                    |
+|                  | ``linked_var`` of ``isyn``                                      |                                |
++------------------+-----------------------------------------------------------------+--------------------------------+
 
 Both integrators hold ``x`` (``I``) constant over the step, which is the semantics' definition, so
 ``euler`` gives :math:`v + \frac{\Delta t}{\tau}(v_{leak} - v + r x)` and ``exact`` the ``exp``

@@ -9,17 +9,17 @@ clock runs with ``dt = 1`` so ``t`` counts steps; a population with lag ``L`` ex
 Per step (``x = Isyn + bias``, the summed input of the step; all arithmetic in ``scalar`` =
 ``double`` or ``float``, in the order of the reference simulator's expressions):
 
-=========  ===============================================================  ==================
-kind       sim code (when ``t >= L``)                                       threshold / reset
-=========  ===============================================================  ==================
-I / IF     ``v = v + h * r * x``                                            ``v > v_th``
-LI / LIF   ``v = v + k * (v_leak - v + r * x)``                             ``sub == 0``: ``v = v_reset``
+=========  =====================================================================  ==================
+kind       sim code (when ``t >= L``)                                             threshold / reset
+=========  =====================================================================  ==================
+I / IF     ``v = v + h * r * x``                                                  ``v > v_th``
+LI / LIF   ``v = v + k * (v_leak - v + r * x)``                                   ``sub == 0``: ``v = v_reset``
 CubaLI(F)  ``i = i + ks * (w_in * x - i)``; ``v = v + k * (v_leak - v + r * i)``  ``sub == 1``: ``v = v - v_th``
-Threshold  ``x = Isyn + bias``                                              ``x > theta``
+Threshold  ``x = Isyn + bias``                                                    ``x > theta``
 probe      ``out = Isyn + bias`` (an Output whose value is a sum of edges)
 input      ``out = seq[(t - L) * num_neurons + id]`` (extra global parameter)
 const      ``out = 1`` (a bias behind a delayed edge)
-=========  ===============================================================  ==================
+=========  =====================================================================  ==================
 
 Non-spiking neurons copy ``v`` into ``out`` (zero before their first step), which graded synapses read.
 """

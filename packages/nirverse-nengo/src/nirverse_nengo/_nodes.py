@@ -8,16 +8,16 @@ connection into ``ensemble.neurons``). Every type here takes per-neuron paramete
 semantics' ``method`` / ``reset`` and computes, with :math:`\kappa(\tau)` the leak factor
 (``dt/tau`` or ``-expm1(-dt/tau)``) and :math:`x = J`:
 
-========================  ==================================================================  =======
-type                      update                                                              output
-========================  ==================================================================  =======
-Integrator (I)            :math:`v \mathrel{+}= \Delta t\, r x`                                 v
-LeakyIntegrator (LI)      :math:`v \mathrel{+}= \kappa(\tau)(v_{leak} - v + r x)`               v
-IntegrateAndFire (IF)     :math:`u = v + \Delta t\, r x`, :math:`z = [u > v_{thr}]`, reset      z a/dt
-LeakyIntegrateAndFire     :math:`u = v + \kappa(\tau)(v_{leak} - v + r x)`, z, reset            z a/dt
-CubaLeakyIntegrator       :math:`i \mathrel{+}= \kappa(\tau_s)(w_{in} x - i)`, then LI on i       v
-CubaLeakyIntegrateAndFire ``current`` as above, then LIF on i (the same step's current)       z a/dt
-========================  ==================================================================  =======
+=========================  ==================================================================  =======
+type                       update                                                              output
+=========================  ==================================================================  =======
+Integrator (I)             :math:`v \mathrel{+}= \Delta t\, r x`                                 v
+LeakyIntegrator (LI)       :math:`v \mathrel{+}= \kappa(\tau)(v_{leak} - v + r x)`               v
+IntegrateAndFire (IF)      :math:`u = v + \Delta t\, r x`, :math:`z = [u > v_{thr}]`, reset      z a/dt
+LeakyIntegrateAndFire      :math:`u = v + \kappa(\tau)(v_{leak} - v + r x)`, z, reset            z a/dt
+CubaLeakyIntegrator        :math:`i \mathrel{+}= \kappa(\tau_s)(w_{in} x - i)`, then LI on i       v
+CubaLeakyIntegrateAndFire  ``current`` as above, then LIF on i (the same step's current)       z a/dt
+=========================  ==================================================================  =======
 
 reset: ``"value"`` :math:`v = z\,?\,v_{reset} : u`; ``"subtract"`` :math:`v = u - z\,v_{thr}`.
 Spiking types follow Nengo's convention output = spike * amplitude / dt (``nengo.LIF.step``); the

@@ -10,31 +10,38 @@ Any other Nengo network (or a built ``nengo.Simulator``, whose built parameters 
 exported from its built model (``nengo.builder.Model``; give the network a ``seed`` so encoders,
 gains and decoders are the ones your simulator uses):
 
-==============================  ===================================================================
-Nengo                           NIR
-==============================  ===================================================================
-Node, no input, callable        ``Input`` (shape ``(size_out,)``)
-Node, passthrough               ``Scale(1)`` (a sum of its inputs)
-Ensemble of ``nengo.LIF``       ``LIF(tau=tau_rc, r=1, v_leak=0, v_threshold=1, v_reset=0)``; needs
-                                ``tau_ref=0``, ``min_voltage=-inf``, initial voltage 0,
-                                method="exp", reset="value" (see ``_from_nir`` for why this is
-                                exact); the built ``bias`` and ``scaled_encoders`` (gain and radius
-                                folded in) become ``Affine(scaled_encoders, bias)`` in front of it
-Ensemble of                     ``IF(r=1, v_threshold=1, v_reset=0)`` under reset="subtract";
-``SpikingRectifiedLinear``      Nengo rectifies J, spikes at ``v >= 1`` and may emit several
-                                spikes per step: identical while ``0 <= J < 1/dt`` and v never
-                                lands exactly on 1 (``tests/test_to_nir.py`` measures the rest)
-Connection                      ``Linear(W)`` with W the built weights (decoders folded in for a
-                                decoded connection), times ``amplitude/dt`` after spiking
-                                neurons (Nengo's spike height), slices embedded with zeros;
-                                into ``ens.neurons`` followed by ``Scale(gain)`` (Nengo applies the
-                                gain after the weights); ``Convolution`` -> ``Conv1d``/``Conv2d``
-synapse ``None``                a plain edge (same step)
-synapse ``LinearFilter([1],     ``Delay(dt)`` (one step)
-[1], analog=False)``
-Probe (``synapse=None``)        ``Output``; a neurons probe gives unit spikes (Nengo's value times
-                                ``dt/amplitude``), a decoded probe a ``Linear(decoders)``
-==============================  ===================================================================
++------------------------------------------+---------------------------------------------------------------------+
+| Nengo                                    | NIR                                                                 |
++==========================================+=====================================================================+
+| Node, no input, callable                 | ``Input`` (shape ``(size_out,)``)                                   |
++------------------------------------------+---------------------------------------------------------------------+
+| Node, passthrough                        | ``Scale(1)`` (a sum of its inputs)                                  |
++------------------------------------------+---------------------------------------------------------------------+
+| Ensemble of ``nengo.LIF``                | ``LIF(tau=tau_rc, r=1, v_leak=0, v_threshold=1, v_reset=0)``; needs |
+|                                          | ``tau_ref=0``, ``min_voltage=-inf``, initial voltage 0,             |
+|                                          | method="exp", reset="value" (see ``_from_nir`` for why this is      |
+|                                          | exact); the built ``bias`` and ``scaled_encoders`` (gain and radius |
+|                                          | folded in) become ``Affine(scaled_encoders, bias)`` in front of it  |
++------------------------------------------+---------------------------------------------------------------------+
+| Ensemble of                              | ``IF(r=1, v_threshold=1, v_reset=0)`` under reset="subtract";       |
+| ``SpikingRectifiedLinear``               | Nengo rectifies J, spikes at ``v >= 1`` and may emit several        |
+|                                          | spikes per step: identical while ``0 <= J < 1/dt`` and v never      |
+|                                          | lands exactly on 1 (``tests/test_to_nir.py`` measures the rest)     |
++------------------------------------------+---------------------------------------------------------------------+
+| Connection                               | ``Linear(W)`` with W the built weights (decoders folded in for a    |
+|                                          | decoded connection), times ``amplitude/dt`` after spiking           |
+|                                          | neurons (Nengo's spike height), slices embedded with zeros;         |
+|                                          | into ``ens.neurons`` followed by ``Scale(gain)`` (Nengo applies the |
+|                                          | gain after the weights); ``Convolution`` -> ``Conv1d``/``Conv2d``   |
++------------------------------------------+---------------------------------------------------------------------+
+| synapse ``None``                         | a plain edge (same step)                                            |
++------------------------------------------+---------------------------------------------------------------------+
+| synapse                                  | ``Delay(dt)`` (one step)                                            |
+| ``LinearFilter([1], [1], analog=False)`` |                                                                     |
++------------------------------------------+---------------------------------------------------------------------+
+| Probe (``synapse=None``)                 | ``Output``; a neurons probe gives unit spikes (Nengo's value times  |
+|                                          | ``dt/amplitude``), a decoded probe a ``Linear(decoders)``           |
++------------------------------------------+---------------------------------------------------------------------+
 
 Everything else (Python-function nodes, other neuron types or synapses, random initial states,
 refractory periods, channels-last convolutions) raises ``UnsupportedNodeError`` naming the object.

@@ -24,31 +24,31 @@ every cell gets Norse's ``dt`` = the semantics' :math:`\Delta t` and
 ``dt * tau_mem_inv`` equals :math:`\kappa(\tau)` bit for bit. So "exp" is Norse's Euler step with the
 exponential decay as its effective :math:`\Delta t\,\tau^{-1}`.
 
-============  ======================================================================================
-NIR node      Norse construct and parameters (gain = elementwise input multiplier before the cell)
-============  ======================================================================================
-LIF           gain :math:`r`; ``LIFBoxCell(LIFBoxParameters(tau_mem_inv=κ(τ)/Δt, v_leak, v_th=v_threshold,
-              v_reset, reset_method=reset_value | reset_subtract), dt=Δt)``; initial v = v_leak
-LI            gain :math:`r`; ``LIBoxCell(LIBoxParameters(tau_mem_inv=κ(τ)/Δt, v_leak), dt=Δt)``; output v
-IF (value)    gain :math:`\Delta t\,r`; ``IAFCell(IAFParameters(v_th=v_threshold, v_reset))``; initial v = 0
-IF (subtract) gain :math:`\Delta t\,r`; ``SNNCell`` (Norse's cell base class) with an activation made of
-              Norse's ``threshold`` and ``reset_subtract`` over :math:`u = v + x` and ``IAFParameters``
-I             gain :math:`\Delta t\,r`; ``IAFCell(IAFParameters(v_th=+∞, v_reset=0))`` (never fires); output v
-CubaLI        synapse: gain :math:`w_{in}`, ``LIBoxCell(tau_mem_inv=κ(τ_syn)/Δt, v_leak=0)`` (state = i, starts 0);
-              membrane: gain :math:`r`, ``LIBoxCell(tau_mem_inv=κ(τ_mem)/Δt, v_leak)``; output v
-CubaLIF       the same synapse, membrane ``LIFBoxCell(tau_mem_inv=κ(τ_mem)/Δt, v_leak, v_th, v_reset,
-              reset_method)``: the membrane sees the *same* step's current :math:`i_t`, as the semantics
-Affine        ``torch.nn.Linear(in, out, bias=True)``, weight = W, bias = b
-Linear        ``torch.nn.Linear(in, out, bias=False)``, weight = W
-Scale         ``Scale`` module: :math:`s \odot x`
-Conv1d/2d     ``torch.nn.Conv1d/2d`` (weight, bias, stride, dilation, groups, symmetric padding); uneven
-              'same' padding → ``torch.nn.ZeroPad1d/2d`` first
-SumPool2d     ``torch.nn.AvgPool2d(kernel, stride, divisor_override=1)`` (a window sum) after ``ZeroPad2d``
-AvgPool2d     ``torch.nn.AvgPool2d(kernel, stride)`` after ``ZeroPad2d`` (padding counted)
-Flatten       reshape to the plan's output shape
-Threshold     :math:`1[x > \theta]` (``torch.gt``)
-Delay         a shift by :math:`k` = round(delay/Δt) steps per element
-============  ======================================================================================
+===============  ======================================================================================
+NIR node         Norse construct and parameters (gain = elementwise input multiplier before the cell)
+===============  ======================================================================================
+LIF              gain :math:`r`; ``LIFBoxCell(LIFBoxParameters(tau_mem_inv=κ(τ)/Δt, v_leak, v_th=v_threshold,
+                 v_reset, reset_method=reset_value | reset_subtract), dt=Δt)``; initial v = v_leak
+LI               gain :math:`r`; ``LIBoxCell(LIBoxParameters(tau_mem_inv=κ(τ)/Δt, v_leak), dt=Δt)``; output v
+IF (value)       gain :math:`\Delta t\,r`; ``IAFCell(IAFParameters(v_th=v_threshold, v_reset))``; initial v = 0
+IF (subtract)    gain :math:`\Delta t\,r`; ``SNNCell`` (Norse's cell base class) with an activation made of
+                 Norse's ``threshold`` and ``reset_subtract`` over :math:`u = v + x` and ``IAFParameters``
+I                gain :math:`\Delta t\,r`; ``IAFCell(IAFParameters(v_th=+∞, v_reset=0))`` (never fires); output v
+CubaLI           synapse: gain :math:`w_{in}`, ``LIBoxCell(tau_mem_inv=κ(τ_syn)/Δt, v_leak=0)`` (state = i, starts 0);
+                 membrane: gain :math:`r`, ``LIBoxCell(tau_mem_inv=κ(τ_mem)/Δt, v_leak)``; output v
+CubaLIF          the same synapse, membrane ``LIFBoxCell(tau_mem_inv=κ(τ_mem)/Δt, v_leak, v_th, v_reset,
+                 reset_method)``: the membrane sees the *same* step's current :math:`i_t`, as the semantics
+Affine           ``torch.nn.Linear(in, out, bias=True)``, weight = W, bias = b
+Linear           ``torch.nn.Linear(in, out, bias=False)``, weight = W
+Scale            ``Scale`` module: :math:`s \odot x`
+Conv1d/2d        ``torch.nn.Conv1d/2d`` (weight, bias, stride, dilation, groups, symmetric padding); uneven
+                 'same' padding → ``torch.nn.ZeroPad1d/2d`` first
+SumPool2d        ``torch.nn.AvgPool2d(kernel, stride, divisor_override=1)`` (a window sum) after ``ZeroPad2d``
+AvgPool2d        ``torch.nn.AvgPool2d(kernel, stride)`` after ``ZeroPad2d`` (padding counted)
+Flatten          reshape to the plan's output shape
+Threshold        :math:`1[x > \theta]` (``torch.gt``)
+Delay            a shift by :math:`k` = round(delay/Δt) steps per element
+===============  ======================================================================================
 
 Norse's cells are torch modules with their parameters in ``NamedTuple`` s that ``.double()`` does not
 convert, so every tensor is created in the requested dtype here.

@@ -4,32 +4,31 @@ Norse's step, per cell, with :math:`\kappa = \mathtt{dt}\cdot\tau^{-1}` as Norse
 inverse leak factor :math:`\tau = \kappa^{-1}(\kappa)` of the semantics (:math:`\Delta t/\kappa` for
 euler, :math:`-\Delta t/\ln(1-\kappa)` for exp, which needs :math:`0<\kappa<1`):
 
-==================  ================================================================================
-Norse module        NIR node(s)
-==================  ================================================================================
-``LIFBoxCell``      LIF: tau = κ⁻¹(dt·tau_mem_inv), r = 1, v_leak, v_threshold = v_th, v_reset; the
-                    reset mode is ``p.reset_method`` (``reset_value`` / ``reset_subtract``)
-``LIBoxCell``       LI: tau = κ⁻¹(dt·tau_mem_inv), r = 1, v_leak
-``IAFCell``         IF: r = 1/Δt (Norse adds the input unscaled), v_threshold = v_th, v_reset; value
-                    reset; v_reset must be 0 (Norse starts the membrane at v_reset, NIR at 0)
-``LIFCell``         CubaLIF: tau_syn = κ⁻¹(dt·tau_syn_inv), tau_mem = κ⁻¹(dt·tau_mem_inv), r = 1,
-                    w_in = 1/(dt·tau_syn_inv), v_leak, v_threshold, v_reset; value reset. Norse's
-                    current jumps by the input and the membrane sees it in the same step, then it
-                    decays: :math:`j_t = (1-\kappa_s) j_{t-1} + x_t`, which is NIR's
-                    :math:`i_t = i_{t-1} + \kappa_s(w_{in}x_t - i_{t-1})` with :math:`w_{in} = 1/\kappa_s`
+====================  ================================================================================
+Norse module          NIR node(s)
+====================  ================================================================================
+``LIFBoxCell``        LIF: tau = κ⁻¹(dt·tau_mem_inv), r = 1, v_leak, v_threshold = v_th, v_reset; the
+                      reset mode is ``p.reset_method`` (``reset_value`` / ``reset_subtract``)
+``LIBoxCell``         LI: tau = κ⁻¹(dt·tau_mem_inv), r = 1, v_leak
+``IAFCell``           IF: r = 1/Δt (Norse adds the input unscaled), v_threshold = v_th, v_reset; value
+                      reset; v_reset must be 0 (Norse starts the membrane at v_reset, NIR at 0)
+``LIFCell``           CubaLIF: tau_syn = κ⁻¹(dt·tau_syn_inv), tau_mem = κ⁻¹(dt·tau_mem_inv), r = 1,
+                      w_in = 1/(dt·tau_syn_inv), v_leak, v_threshold, v_reset; value reset. Norse's
+                      current jumps by the input and the membrane sees it in the same step, then it
+                      decays: :math:`j_t = (1-\kappa_s) j_{t-1} + x_t`, which is NIR's
+                      :math:`i_t = i_{t-1} + \kappa_s(w_{in}x_t - i_{t-1})` with :math:`w_{in} = 1/\kappa_s`
 ``LIFRecurrentCell``  Linear(input_weights) → CubaLIF (as ``LIFCell``) → Linear(recurrent_weights) → back
-                    into the CubaLIF (a back-edge: Norse adds :math:`W_{rec} z_{t-1}`)
-``torch.nn.Linear`` Affine (W, b) or Linear (W) without bias
-``Conv1d/Conv2d``   Conv1d/Conv2d (input_shape from the traced shape)
-``AvgPool2d``       AvgPool2d (``count_include_pad``) or SumPool2d (``divisor_override=1``)
-``Flatten``         Flatten (per-sample dims = torch dims − 1)
-``Sequential``,     a chain Input → children in order → Output
-``SequentialState``
-``NorseGraph``      the graph it was built from, nesting and names kept, each node's parameters read
-                    back from its Norse modules -- or, where those still hold exactly the numbers
-                    built from the NIR graph and the semantics is the same, the original NIR
-                    parameters (so NIR → Norse → NIR returns the same numbers bit for bit)
-==================  ================================================================================
+                      into the CubaLIF (a back-edge: Norse adds :math:`W_{rec} z_{t-1}`)
+``torch.nn.Linear``   Affine (W, b) or Linear (W) without bias
+``Conv1d/Conv2d``     Conv1d/Conv2d (input_shape from the traced shape)
+``AvgPool2d``         AvgPool2d (``count_include_pad``) or SumPool2d (``divisor_override=1``)
+``Flatten``           Flatten (per-sample dims = torch dims − 1)
+``Sequential``        a chain Input → children in order → Output; the same for ``SequentialState``
+``NorseGraph``        the graph it was built from, nesting and names kept, each node's parameters read
+                      back from its Norse modules -- or, where those still hold exactly the numbers
+                      built from the NIR graph and the semantics is the same, the original NIR
+                      parameters (so NIR → Norse → NIR returns the same numbers bit for bit)
+====================  ================================================================================
 
 Norse sequential models deliver a layer's spikes to the next layer in the same step; an export under
 ``latency="one-step"`` is refused where that would add a delay.
