@@ -10,16 +10,19 @@ Per step (``x = Isyn + bias``, the summed input of the step; all arithmetic in `
 ``double`` or ``float``, in the order of the reference simulator's expressions):
 
 =========  =====================================================================  ==================
-kind       sim code (when ``t >= L``)                                             threshold / reset
+kind       sim code (when ``t >= L``)                                             spike condition
 =========  =====================================================================  ==================
-I / IF     ``v = v + h * r * x``                                                  ``v > v_th``
-LI / LIF   ``v = v + k * (v_leak - v + r * x)``                                   ``sub == 0``: ``v = v_reset``
-CubaLI(F)  ``i = i + ks * (w_in * x - i)``; ``v = v + k * (v_leak - v + r * i)``  ``sub == 1``: ``v = v - v_th``
+I / IF     ``v = v + h * r * x``                                                  ``v > v_th`` (IF)
+LI / LIF   ``v = v + k * (v_leak - v + r * x)``                                   ``v > v_th`` (LIF)
+CubaLI(F)  ``i = i + ks * (w_in * x - i)``; ``v = v + k * (v_leak - v + r * i)``  ``v > v_th`` (CubaLIF)
 Threshold  ``x = Isyn + bias``                                                    ``x > theta``
 probe      ``out = Isyn + bias`` (an Output whose value is a sum of edges)
 input      ``out = seq[(t - L) * num_neurons + id]`` (extra global parameter)
 const      ``out = 1`` (a bias behind a delayed edge)
 =========  =====================================================================  ==================
+
+The reset of every spiking kind (IF, LIF, CubaLIF) is ``v = v_reset`` when ``sub == 0`` (reset "value") and
+``v = v - v_th`` when ``sub == 1`` (reset "subtract").
 
 Non-spiking neurons copy ``v`` into ``out`` (zero before their first step), which graded synapses read.
 """

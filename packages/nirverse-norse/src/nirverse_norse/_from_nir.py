@@ -37,7 +37,7 @@ I                gain :math:`\Delta t\,r`; ``IAFCell(IAFParameters(v_th=+∞, v_
 CubaLI           synapse: gain :math:`w_{in}`, ``LIBoxCell(tau_mem_inv=κ(τ_syn)/Δt, v_leak=0)`` (state = i, starts 0);
                  membrane: gain :math:`r`, ``LIBoxCell(tau_mem_inv=κ(τ_mem)/Δt, v_leak)``; output v
 CubaLIF          the same synapse, membrane ``LIFBoxCell(tau_mem_inv=κ(τ_mem)/Δt, v_leak, v_th, v_reset,
-                 reset_method)``: the membrane sees the *same* step's current :math:`i_t`, as the semantics
+                 reset_method)``: the membrane sees the *same* step's current :math:`i_t`, as the semantics requires
 Affine           ``torch.nn.Linear(in, out, bias=True)``, weight = W, bias = b
 Linear           ``torch.nn.Linear(in, out, bias=False)``, weight = W
 Scale            ``Scale`` module: :math:`s \odot x`
