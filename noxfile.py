@@ -146,7 +146,7 @@ def docs(session: nox.Session) -> None:
     Screenshots: docs/_build/screenshots/. NIRVERSE_DOCS_INTERSPHINX=1 links to other projects' docs."""
     _install(session, "-e", "packages/nirverse-core[test]", *[a for fw in FRAMEWORKS for a in ("-e", f"packages/nirverse-{fw}")],
              "-r", "docs/requirements.txt")
-    session.run("python", "tools/matrix.py", "--results", str(RESULTS), "--results", str(COMPAT_RESULTS),
+    session.run("python", "tools/matrix.py", "--results", str(COMPAT_RESULTS), "--results", str(RESULTS),
                 "--out", "docs/generated", env=_env())
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html", *session.posargs, env=_env())
     session.run("pytest", "docs/test_docs.py", "-v", "-rs", "-p", "no:cacheprovider", env=_env())
@@ -179,7 +179,7 @@ def bench(session: nox.Session) -> None:
 def matrix(session: nox.Session) -> None:
     """Collect scoreboards and nox's report into the docs' tables; fail when a run contradicts a claim."""
     session.install("pyyaml", env=_env())
-    session.run("python", "tools/matrix.py", "--results", str(RESULTS), "--results", str(COMPAT_RESULTS),
+    session.run("python", "tools/matrix.py", "--results", str(COMPAT_RESULTS), "--results", str(RESULTS),
                 "--out", "docs/generated", "--check")
 
 

@@ -141,14 +141,15 @@ def scoreboard_table(results: dict[str, dict]) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--results", type=Path, action="append", default=[],
-                        help="folder of result JSONs (repeatable; default: results/ and compat/results/)")
+                        help="folder of result JSONs (repeatable, later ones win; default: compat/results/ then results/)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs/generated")
     parser.add_argument("--report", type=Path, action="append", default=[],
                         help="nox --report JSON (repeatable; default: every results/nox-*.json)")
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
     compat = yaml.safe_load((ROOT / "compat_matrix.yaml").read_text())
-    folders = [f for f in (args.results or [ROOT / "results", ROOT / "compat" / "results"]) if f.exists()]
+    # later folders win: fresh results/ over the kept compat/results/
+    folders = [f for f in (args.results or [ROOT / "compat" / "results", ROOT / "results"]) if f.exists()]
     results = {name: board for f in folders for name, board in load_results(f).items()}
     report_paths = args.report or [p for f in folders for p in sorted(f.glob("nox-*.json"))]
     reports = [json.loads(p.read_text()) for p in report_paths if p.exists()]
