@@ -5,22 +5,14 @@ import nirverse
 import numpy as np
 import pytest
 from nirverse import Semantics
+from nirverse.testing import graphs
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 
 def run_node(node, x):
-    shape = x.shape[2:]
-    plan_graph = nir.NIRGraph(
-        nodes={"input": nir.Input(np.array(shape)), "node": node}, edges=[("input", "node")], type_check=False
-    )
-    from nirverse.validation import node_parameters, node_type, output_shape
-
-    out_shape = output_shape("node", node_type("node", node), node, node_parameters("node", node), shape)
-    plan_graph.nodes["output"] = nir.Output(np.array(out_shape))
-    plan_graph.edges.append(("node", "output"))
-    return nirverse.run(plan_graph, x, Semantics(1e-3)).outputs["output"]
+    return nirverse.run(graphs.around(node, x.shape[2:]), x, Semantics(1e-3)).outputs["output"]
 
 
 def as_torch(x):

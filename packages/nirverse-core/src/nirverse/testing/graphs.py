@@ -9,7 +9,7 @@ from __future__ import annotations
 import nir
 import numpy as np
 
-__all__ = ["BUILDERS", "neuron_node"]
+__all__ = ["BUILDERS", "around", "neuron_node"]
 
 
 def _rng(seed: int) -> np.random.Generator:
@@ -192,9 +192,14 @@ def stateless(kind: str, seed: int = 8) -> nir.NIRGraph:
         shape_in = (2, 5, 6)
     else:
         raise ValueError(kind)
+    return around(node, shape_in)
+
+
+def around(node: nir.NIRNode, shape_in: tuple[int, ...]) -> nir.NIRGraph:
+    """``input -> node -> output``, the Output shaped by the core's own shape rules for ``node``."""
     from ..validation import node_parameters, node_type, output_shape
 
-    out_shape = output_shape("node", node_type("node", node), node, node_parameters("node", node), shape_in)
+    out_shape = output_shape("node", node_type("node", node), node, node_parameters("node", node), tuple(shape_in))
     return _graph(
         {"input": nir.Input(np.array(shape_in)), "node": node, "output": nir.Output(np.array(out_shape))},
         [("input", "node"), ("node", "output")],
