@@ -26,7 +26,7 @@ class SnnTorchBackend(Backend):
     name = "snntorch"
     framework = "snntorch"
     module = "snntorch"
-    install_hint = "pip install 'nirverse[snntorch]'  (snntorch>=0.9 with torch and numpy)"
+    install_hint = "pip install 'nirverse[snntorch]'  (snntorch>=1.0 with torch and numpy)"
     exports = True
 
     def check_support(self, plan: Plan, semantics: Semantics, dtype: str) -> None:
