@@ -4,7 +4,7 @@
 when a backend is asked to run.
 """
 
-from .api import Result, run
+from .api import Result, explain, run
 from .backends import Backend, BackendInfo, RunOutput, available_backends, backend_info
 from .compare import Comparison, compare
 from .errors import (
@@ -19,6 +19,7 @@ from .errors import (
     UnsupportedSemanticsError,
 )
 from .graph import Plan, prepare
+from .levels import NodeLevel
 from .loading import load
 from .semantics import Semantics
 
@@ -32,6 +33,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidSemanticsError",
     "NirverseError",
+    "NodeLevel",
     "Plan",
     "Result",
     "RunOutput",
@@ -42,6 +44,7 @@ __all__ = [
     "available_backends",
     "backend_info",
     "compare",
+    "explain",
     "load",
     "prepare",
     "run",

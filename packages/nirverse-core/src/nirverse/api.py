@@ -11,13 +11,22 @@ from typing import Any
 import nir
 import numpy as np
 
-from .backends import get_backend
-from .errors import BackendError, BackendUnavailableError, InvalidInputError, NirverseError, TooLargeError
+from .backends import Backend, get_backend
+from .errors import (
+    BackendError,
+    BackendUnavailableError,
+    InvalidInputError,
+    NirverseError,
+    TooLargeError,
+    UnsupportedNodeError,
+    UnsupportedSemanticsError,
+)
 from .graph import MAX_ELEMENTS, Plan, prepare
+from .levels import EMULATED, LEVELS, REFUSED, NodeLevel, at_least
 from .loading import GraphSource
 from .semantics import Semantics
 
-__all__ = ["Result", "run", "normalize_inputs"]
+__all__ = ["Result", "run", "explain", "normalize_inputs"]
 
 DTYPES = ("float64", "float32")
 
@@ -114,15 +123,19 @@ def run(
     backend: str = "reference",
     dtype: str = "float64",
     record: bool = False,
+    require: str = EMULATED,
 ) -> Result:
     """Execute ``graph`` under ``semantics`` on ``backend``.
 
     ``inputs``: an array (batch, time, *input_shape) for a single-Input graph, a dict
     {Input name: array}, or a ``nir.TimeGriddedData``. Everything is validated before any simulation;
     a framework's own failure surfaces as :class:`BackendError` with the framework's error chained.
+    ``require`` (``"native"``, ``"adapted"`` or ``"emulated"``, the default) refuses, before anything is
+    built, every node the backend would run below that level (see :func:`explain`).
     """
-    if dtype not in DTYPES:
-        raise InvalidInputError(f"unknown dtype {dtype!r}", field="dtype", expected="'float64' or 'float32'")
+    _check_dtype(dtype)
+    if require not in LEVELS:
+        raise InvalidInputError(f"unknown level {require!r}", field="require", expected="one of " + ", ".join(LEVELS))
     plan = prepare(graph, semantics)
     data = normalize_inputs(plan, inputs)
     impl = get_backend(backend)
@@ -131,6 +144,8 @@ def run(
         hint = None if info.install_hint in (info.reason or "") else info.install_hint
         raise BackendUnavailableError(f"backend {backend!r} is unavailable: {info.reason}", field="backend", expected=hint)
     impl.check_support(plan, semantics, dtype)
+    if require != EMULATED:
+        _require(impl, plan, dtype, require)
     try:
         start = time.perf_counter()
         model = impl.build(plan, dtype)
@@ -152,3 +167,54 @@ def run(
         wall_time=done - built,
         build_time=built - start,
     )
+
+
+def _check_dtype(dtype: str) -> None:
+    if dtype not in DTYPES:
+        raise InvalidInputError(f"unknown dtype {dtype!r}", field="dtype", expected="'float64' or 'float32'")
+
+
+def _require(impl: Backend, plan: Plan, dtype: str, required: str) -> None:
+    for label in _levels(impl, plan, dtype):
+        if not at_least(label.level, required):
+            raise UnsupportedNodeError(
+                f"backend {impl.name!r} would run this {label.type} {label.level} ({label.construct}: {label.reason})",
+                node=label.node, field="level", expected=f"{required} or better (require={required!r})",
+            )
+
+
+def _levels(impl: Backend, plan: Plan, dtype: str) -> list[NodeLevel]:
+    try:
+        impl.check_support(plan, plan.semantics, dtype)
+        refused_all = None
+    except UnsupportedSemanticsError as exc:
+        refused_all = str(exc)
+    except UnsupportedNodeError:
+        refused_all = None  # per node, below
+    labels = []
+    for name in plan.order:
+        kind = plan.types[name]
+        if kind in ("Input", "Output", "Pass"):
+            continue
+        if refused_all is not None:
+            labels.append(NodeLevel(name, kind, REFUSED, "-", refused_all))
+        elif kind not in impl.node_types:
+            labels.append(NodeLevel(name, kind, REFUSED, "-", f"backend {impl.name!r} has no {kind} node"))
+        else:
+            try:
+                labels.append(impl.node_level(plan, name, dtype))
+            except UnsupportedNodeError as exc:
+                labels.append(NodeLevel(name, kind, REFUSED, "-", str(exc)))
+    return labels
+
+
+def explain(graph: GraphSource, semantics: Semantics, backend: str = "reference", dtype: str = "float64") -> list[NodeLevel]:
+    """Per node (evaluation order; Input/Output left out): the level the backend runs it at, the framework
+    construct and why. Needs the plugin, not its framework."""
+    _check_dtype(dtype)
+    plan = prepare(graph, semantics)
+    impl = get_backend(backend)
+    try:
+        return _levels(impl, plan, dtype)
+    except NotImplementedError as exc:
+        raise UnsupportedNodeError(str(exc), field="node_level", expected="a backend that labels its nodes") from exc

@@ -17,6 +17,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, ClassVar
@@ -25,6 +26,7 @@ import numpy as np
 
 from .errors import BackendUnavailableError, UnsupportedNodeError, UnsupportedSemanticsError
 from .graph import Plan
+from .levels import NATIVE, NodeLevel
 from .semantics import LATENCIES, METHODS, RESETS, Semantics
 from .validation import NODE_TYPES
 
@@ -138,6 +140,19 @@ class Backend:
     def to_nir(self, model: Any, semantics: Semantics) -> Any:
         raise UnsupportedNodeError(f"backend {self.name!r} does not export to NIR", field="to_nir")
 
+    # -- truth in labels ---------------------------------------------------------------------
+    def node_level(self, plan: Plan, name: str, dtype: str) -> NodeLevel:
+        """How node ``name`` of ``plan`` runs here (see :mod:`nirverse.levels`), without importing the
+        framework; raise ``UnsupportedNodeError`` for a node this backend refuses."""
+        raise NotImplementedError(f"backend {self.name!r} does not label its nodes")
+
+    def perturb(self, construct: str) -> AbstractContextManager[None]:
+        """A context in which ``construct`` (a name this backend's :meth:`node_level` gives) computes
+        slightly wrong results: the conformance kit's mutation check of the labels."""
+        from .testing.mutation import perturbed
+
+        return perturbed(construct)
+
 
 @cache
 def _cached_check(cls: type) -> str | None:
@@ -164,6 +179,10 @@ class ReferenceBackend(Backend):
         plan, dtype = model
         outputs, states = simulate(plan, inputs, dtype=dtype, record=record)
         return RunOutput(outputs, states)
+
+    def node_level(self, plan: Plan, name: str, dtype: str) -> NodeLevel:
+        return NodeLevel(name, plan.types[name], NATIVE, "nirverse.reference.simulate",
+                         "the reference is the semantics' literal definition")
 
 
 def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
