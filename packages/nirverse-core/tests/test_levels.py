@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import nirverse
 import numpy as np
 import pytest
-import nirverse
 from nirverse.levels import ADAPTED, EMULATED, NATIVE, REFUSED, NodeLevel, at_least
 from nirverse.testing.catalogue import load_cases
 from nirverse.testing.mutation import perturbed, shift
