@@ -39,26 +39,43 @@ def _add_semantics(parser, dt_required: bool) -> None:
     parser.add_argument("--latency", choices=LATENCIES, help="edge latency (default immediate)")
 
 
+def _semantics_summary(info) -> str:
+    """"all" where a backend runs every method, reset and latency; else only what it restricts."""
+    limits = [f"{knob} {'/'.join(sorted(have))}" for knob, have, every in (
+        ("method", info.methods, METHODS), ("reset", info.resets, RESETS), ("latency", info.latencies, LATENCIES))
+        if set(have) != set(every)]
+    return "; ".join(limits) or "all"
+
+
 def cmd_info(args) -> int:
+    from rich.markup import escape
     from rich.table import Table
 
     from .backends import backend_info, backend_names
+    from .validation import NODE_TYPES
 
+    console = _console()
     table = Table(title="nirverse backends")
-    for col in ("backend", "framework", "version", "available", "node types", "semantics", "install / reason"):
-        table.add_column(col, overflow="fold")
+    for col in ("backend", "framework", "version", "available", "nodes", "semantics"):
+        table.add_column(col, no_wrap=col != "semantics")
+    missing: list[str] = []
     for name in backend_names():
         try:
             info = backend_info(name)
         except NirverseError as exc:
-            table.add_row(name, "?", "-", "[red]no[/red]", "-", "-", str(exc))
+            table.add_row(escape(name), "?", "-", "[red]no[/red]", "-", "-")
+            missing.append(f"[bold]{escape(name)}[/bold]: {escape(str(exc))}")
             continue
-        sem = f"{'/'.join(sorted(info.methods))}; {'/'.join(sorted(info.resets))}; {'/'.join(sorted(info.latencies))}"
-        table.add_row(
-            name, info.framework, info.version or "-", "[green]yes[/green]" if info.available else "[red]no[/red]",
-            str(len(info.node_types)), sem, info.install_hint if info.available else f"{info.reason}. {info.install_hint}",
-        )
-    _console().print(table)
+        nodes = "all" if set(info.node_types) >= NODE_TYPES else f"{len(info.node_types)}/{len(NODE_TYPES)}"
+        table.add_row(escape(name), escape(info.framework), escape(info.version or "-"),
+                      "[green]yes[/green]" if info.available else "[red]no[/red]", nodes,
+                      escape(_semantics_summary(info)))
+        if not info.available:
+            hint = "" if info.install_hint in (info.reason or "") else f" — {info.install_hint}"
+            missing.append(f"[bold]{escape(name)}[/bold]: {escape(str(info.reason))}{escape(hint)}")
+    console.print(table)
+    for line in missing:
+        console.print(line, soft_wrap=False)
     return 0
 
 
@@ -200,6 +217,8 @@ def cmd_conformance(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nirverse", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also show the frameworks' own log messages and warnings (on stderr)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help="backends, versions, availability, install hints").set_defaults(func=cmd_info)
 
@@ -237,8 +256,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _route_framework_noise(verbose: bool) -> None:
+    """Frameworks log and warn on import and build (jaxsnn's missing hxtorch, Nengo's decoder cache):
+    that is debug information, shown with ``-v`` only; nirverse itself reports through its own output."""
+    import logging
+    import warnings
+
+    logging.captureWarnings(True)
+    root = logging.getLogger()
+    if verbose:
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s", force=True)
+        warnings.simplefilter("default")
+    else:
+        root.handlers[:] = [logging.NullHandler()]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _route_framework_noise(args.verbose)
     try:
         return args.func(args)
     except NirverseError as exc:

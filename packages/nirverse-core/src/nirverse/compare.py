@@ -92,6 +92,8 @@ class Comparison:
     cosine: float = 1.0
     tolerance: float = 1e-9
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: reference states ("node.var") the result did not record: each makes the result not identical
+    missing_states: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,12 +104,15 @@ def compare(
     reference: Any,
     spiking_outputs: Mapping[str, bool] | None = None,
     dtype: str | None = None,
+    states: bool = True,
 ) -> Comparison:
-    """Compare two :class:`~nirverse.Result` objects (outputs, and states both recorded).
+    """Compare two :class:`~nirverse.Result` objects: outputs, and (``states=True``) every state the
+    reference recorded.
 
     ``spiking_outputs[name]`` says which outputs are rasters (default: the reference's ``spiking``
     map). Rasters are compared entry by entry; everything else with the tolerance of ``dtype``
-    (default: the dtype the result was computed in).
+    (default: the dtype the result was computed in). A reference state the result did not record is
+    listed in ``missing_states`` and makes the result not identical; ``states=False`` compares outputs only.
     """
     dtype = dtype or getattr(result, "dtype", "float64")
     tol = TOLERANCES[dtype]
@@ -147,10 +152,13 @@ def compare(
             total.details[name] = {"error": "output missing"}
             continue
         account(name, result.outputs[name], ref, bool(spiking.get(name, False)))
-    for node, ref_states in (reference.states or {}).items():
+    for node, ref_states in (reference.states or {}).items() if states else ():
         for var, ref in ref_states.items():
             got = (result.states or {}).get(node, {}).get(var)
             if got is None:
+                total.missing_states.append(f"{node}.{var}")
+                total.identical = False
+                total.details[f"{node}.{var}"] = {"error": "state not recorded by the backend"}
                 continue
             account(f"{node}.{var}", got, ref, False)
     total.first_step = min(firsts) if firsts else None

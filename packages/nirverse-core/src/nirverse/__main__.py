@@ -1,0 +1,7 @@
+"""``python -m nirverse``: the same command as ``nirverse``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
