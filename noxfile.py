@@ -134,7 +134,7 @@ def meta(session: nox.Session, extra: str) -> None:
     session.install("build", env=_env())
     for pkg in [ROOT, *sorted((ROOT / "packages").iterdir())]:
         session.run("python", "-m", "build", "--wheel", "--outdir", str(wheels), str(pkg), silent=True, env=_env())
-    env = _env() | {"UV_FIND_LINKS": " ".join(filter(None, [str(wheels), _env().get("UV_FIND_LINKS", "")]))}
+    env = _env() | {"UV_FIND_LINKS": ",".join(filter(None, [str(wheels), _env().get("UV_FIND_LINKS", "")]))}
     session.install(*CONSTRAINTS, "--find-links", str(wheels), f"nirverse[{extra}]", env=env)
     session.run("nirverse", "info", env=env)
     session.run("python", "-c", "import nirverse; print(nirverse.available_backends())", env=env)
@@ -151,29 +151,30 @@ def build(session: nox.Session) -> None:
     content check (licence, README, tests); then ``nirverse[all]`` installed into a fresh environment from
     dist/ (the nirverse-* distributions from the artefacts alone, frameworks from the index) and
     ``nirverse info`` / ``nirverse compare`` run there, outside the checkout."""
-    session.install("twine", "pyyaml", env=_env())
+    session.install("twine", "pyyaml", "uv", env=_env())
     session.run("python", "tools/release.py", "check")
     dist = ROOT / "dist"
     shutil.rmtree(dist, ignore_errors=True)
     for pkg in _distributions():
-        session.run("uv", "build", "--quiet", "--out-dir", str(dist), str(pkg), external=True, env=_env())
-    session.run("twine", "check", "--strict", *map(str, sorted(dist.iterdir())))
+        session.run("uv", "build", "--quiet", "--out-dir", str(dist), str(pkg), env=_env())
+    session.run("twine", "check", "--strict", *map(str, sorted([*dist.glob("*.whl"), *dist.glob("*.tar.gz")])))
     session.run("python", "tools/release.py", "artefacts", str(dist))
     _install_from_artefacts(session, dist)
 
 
 def _install_from_artefacts(session: nox.Session, dist: Path) -> None:
     """A fresh venv, ``nirverse[all]`` from dist/, then the main job run from an empty folder."""
-    tmp = Path(session.create_tmp())
+    tmp = Path(session.create_tmp()).resolve()
     venv, work = tmp / "release-venv", tmp / "release-run"
     shutil.rmtree(venv, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
-    env = _env() | {"VIRTUAL_ENV": str(venv)}
-    session.run("uv", "venv", "--quiet", "--python", sys.executable, str(venv), external=True, env=_env())
+    # dist/ beside pip's own find-links (a CLI --find-links would replace them: a CUDA torch would come)
+    links = ",".join(filter(None, [str(dist), os.environ.get("UV_FIND_LINKS"), _env().get("UV_FIND_LINKS")]))
+    env = _env() | {"VIRTUAL_ENV": str(venv), "UV_FIND_LINKS": links}
+    session.run("uv", "venv", "--quiet", "--python", sys.executable, str(venv), env=_env())
     python = str(venv / "bin" / "python")
-    session.run("uv", "pip", "install", "--python", python, "--find-links", str(dist), "--no-sources",
-                *CONSTRAINTS, "nirverse[all]", external=True, env=env)
+    session.run("uv", "pip", "install", "--python", python, "--no-sources", *CONSTRAINTS, "nirverse[all]", env=env)
     session.run(python, str(ROOT / "tools" / "release.py"), "installed", str(dist), external=True, env=env)
     nirverse = str(venv / "bin" / "nirverse")
     session.chdir(work)
