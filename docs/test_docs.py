@@ -1,23 +1,18 @@
-"""The built portal opens in headless Chromium, and its pages render with their tables and images.
+"""The built portal opens in headless Chromium, and its pages render with their tables and images, and fit.
 
-Run after the build (``nox -s docs`` does): ``pytest docs/test_docs.py``. The test drives Chromium over
-the DevTools protocol on a pipe (``--remote-debugging-pipe``: no port, no extra Python package). It loads
-each page, waits for the load event, asks the page itself how many tables, rows and loaded images it
-has, and keeps a screenshot of each under ``docs/_build/screenshots/``. It skips, with the reason, when
-Chromium (Debian's ``chromium`` package, or ``$NIRVERSE_CHROMIUM``) or the built pages are absent. So the
-project's main ``pytest`` run, which does not collect ``docs/``, is unaffected either way.
+Run after the build (``nox -s docs`` does): ``pytest docs/test_docs.py``. Playwright for Python drives the
+system's Chromium (Debian's ``chromium`` package, or ``$NIRVERSE_CHROMIUM``) through ``executable_path``:
+it downloads no browser of its own. Each page is loaded at 1280 x 900; the page itself reports how many
+tables, rows and loaded images it has, and whether anything in the main content runs past its right edge
+(a table whose last columns are cut off) or a table cell grows into a paragraph. A screenshot of each is
+kept under ``docs/_build/screenshots/``. The tests skip, with the reason, when Chromium or the built pages
+are absent, so the project's main ``pytest`` run, which does not collect ``docs/``, is unaffected.
 """
 
 from __future__ import annotations
 
-import base64
-import fcntl
-import json
 import os
-import select
 import shutil
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +21,9 @@ import pytest
 DOCS = Path(__file__).resolve().parent
 HTML = Path(os.environ.get("NIRVERSE_DOCS_HTML", DOCS / "_build" / "html"))
 SHOTS = DOCS / "_build" / "screenshots"
-TIMEOUT = 60.0
+WIDTH, HEIGHT = 1280, 900
+#: a table cell taller than this (about six lines of text) is prose that belongs in a note below the table
+MAX_CELL_HEIGHT = 150
 
 #: what each page must show: (page, minimum tables, minimum table rows in all, minimum loaded images, text)
 PAGES = [
@@ -34,13 +31,21 @@ PAGES = [
     ("frameworks/norse.html", 2, 10, 0, "NIR → Norse"),
     ("matrix.html", 2, 3, 0, "Compatibility matrix"),
     ("conformance.html", 2, 10, 0, "Conformance scoreboard"),
+    ("releases.html", 0, 0, 0, "Changelog"),
     ("auto_examples/plot_same_graph_everywhere.html", 0, 0, 1, "One NIR graph in every framework"),
 ]
 
-PROBE = """(() => {
+PROBE = """() => {
   const main = document.querySelector('main') || document.body;
+  const edge = main.getBoundingClientRect().right + 1;
   const tables = Array.from(main.querySelectorAll('table'));
   const images = Array.from(main.querySelectorAll('img'));
+  const overflowing = Array.from(main.querySelectorAll('table, pre, img, div.highlight')).filter(
+    el => el.getBoundingClientRect().right > edge
+      || (el.tagName === 'TABLE' && el.parentElement && el.scrollWidth > el.parentElement.clientWidth + 1)
+  ).map(el => el.tagName + ': ' + (el.innerText || el.getAttribute('src') || '').slice(0, 60));
+  const tall = Array.from(main.querySelectorAll('td')).filter(td => td.getBoundingClientRect().height > %d)
+    .map(td => td.innerText.slice(0, 60));
   return {
     title: document.title,
     text: main.innerText,
@@ -48,9 +53,12 @@ PROBE = """(() => {
     rows: tables.reduce((n, t) => n + t.querySelectorAll('tbody tr').length, 0),
     images: images.map(i => ({src: i.getAttribute('src'), complete: i.complete, width: i.naturalWidth})),
     themed: document.documentElement.getAttribute('data-theme'),
+    page_overflow: document.documentElement.scrollWidth > window.innerWidth + 1,
+    overflowing: overflowing,
+    tall_cells: tall,
     height: Math.ceil(document.documentElement.scrollHeight),
   };
-})()"""
+}""" % MAX_CELL_HEIGHT
 
 
 def _chromium() -> str | None:
@@ -61,117 +69,33 @@ def _chromium() -> str | None:
 
 
 class Browser:
-    """A minimal DevTools-protocol client over Chromium's pipe (fd 3 in, fd 4 out, NUL-separated JSON)."""
+    """One headless page of the system's Chromium, driven by Playwright."""
 
     def __init__(self, executable: str) -> None:
-        self.profile = tempfile.mkdtemp(prefix="nirverse-docs-chromium-")
-        # the child's ends, moved above fd 10 so that placing them at 3 and 4 cannot overwrite one another
-        to_chrome_r, self._to_chrome = os.pipe()
-        self._from_chrome, from_chrome_w = os.pipe()
-        child_in = fcntl.fcntl(to_chrome_r, fcntl.F_DUPFD_CLOEXEC, 10)
-        child_out = fcntl.fcntl(from_chrome_w, fcntl.F_DUPFD_CLOEXEC, 10)
-        os.close(to_chrome_r)
-        os.close(from_chrome_w)
+        from playwright.sync_api import sync_playwright
 
-        def wire() -> None:  # in the child: fd 3 reads our commands, fd 4 carries its answers (both inherited)
-            os.dup2(child_in, 3)
-            os.dup2(child_out, 4)
-
-        self.process = subprocess.Popen(
-            [executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
-             "--disable-extensions", "--hide-scrollbars", "--allow-file-access-from-files",
-             f"--user-data-dir={self.profile}", "--remote-debugging-pipe", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            close_fds=False, preexec_fn=wire,  # Python's own descriptors are not inheritable (PEP 446)
+        self._playwright = sync_playwright().start()
+        self._browser = self._playwright.chromium.launch(
+            executable_path=executable, headless=True, args=["--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
         )
-        os.close(child_in)
-        os.close(child_out)
-        self._buffer = b""
-        self._next = 0
-        self.events: list[dict] = []
-        target = self.call("Target.createTarget", url="about:blank")["targetId"]
-        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        self.call("Page.enable", session=True)
-        self.call("Runtime.enable", session=True)
-
-    def _read(self, deadline: float) -> dict:
-        while b"\0" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._from_chrome], [], [], left)[0]:
-                raise TimeoutError("Chromium did not answer in time")
-            chunk = os.read(self._from_chrome, 1 << 20)
-            if not chunk:
-                raise RuntimeError("Chromium closed its DevTools pipe")
-            self._buffer += chunk
-        message, _, self._buffer = self._buffer.partition(b"\0")
-        return json.loads(message)
-
-    def call(self, method: str, session: bool = False, **params) -> dict:
-        self._next += 1
-        message = {"id": self._next, "method": method, "params": params}
-        if session:
-            message["sessionId"] = self.session
-        os.write(self._to_chrome, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            answer = self._read(deadline)
-            if answer.get("id") == self._next:
-                if "error" in answer:
-                    raise RuntimeError(f"{method}: {answer['error']}")
-                return answer.get("result", {})
-            self.events.append(answer)
-
-    def wait_for(self, event: str) -> None:
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            for k, seen in enumerate(self.events):
-                if seen.get("method") == event:
-                    del self.events[: k + 1]
-                    return
-            self.events.append(self._read(deadline))
+        self.page = self._browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
 
     def open(self, url: str) -> dict:
-        self.events.clear()
-        self.call("Emulation.setDeviceMetricsOverride", session=True, width=1280, height=900, deviceScaleFactor=1,
-                  mobile=False)
-        self.call("Page.navigate", session=True, url=url)
-        self.wait_for("Page.loadEventFired")
+        self.page.goto(url, wait_until="load")
         # images and the theme's scripts settle after the load event on a busy machine
-        deadline = time.monotonic() + 10
-        while True:
-            state = self.evaluate(PROBE)
-            if all(i["complete"] for i in state["images"]) or time.monotonic() > deadline:
-                return state
-            time.sleep(0.2)
+        self.page.wait_for_function("Array.from(document.images).every(i => i.complete)", timeout=10_000)
+        return self.evaluate(PROBE)
 
     def evaluate(self, expression: str):
-        answer = self.call("Runtime.evaluate", session=True, expression=expression, returnByValue=True)
-        if "exceptionDetails" in answer:
-            raise RuntimeError(f"page script failed: {answer['exceptionDetails']}")
-        return answer["result"]["value"]
+        return self.page.evaluate(expression)
 
     def screenshot(self, path: Path, height: int) -> None:
-        height = max(900, min(height, 6000))
-        self.call("Emulation.setDeviceMetricsOverride", session=True, width=1280, height=height, deviceScaleFactor=1,
-                  mobile=False)
-        data = self.call("Page.captureScreenshot", session=True, format="png")["data"]
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(data))
+        self.page.screenshot(path=str(path), full_page=height > HEIGHT)
 
     def close(self) -> None:
-        try:
-            self.call("Browser.close")
-        except Exception:
-            pass
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        os.close(self._to_chrome)
-        os.close(self._from_chrome)
-        shutil.rmtree(self.profile, ignore_errors=True)
+        self._browser.close()
+        self._playwright.stop()
 
 
 @pytest.fixture(scope="module")
@@ -203,6 +127,9 @@ def test_page_renders(browser, page, tables, rows, images, text):
     loaded = [i for i in state["images"] if i["width"] > 0]
     assert len(loaded) >= images, f"{page}: {len(loaded)} images loaded, expected >= {images}"
     assert shot.stat().st_size > 10_000, f"{page}: the screenshot {shot} is (nearly) empty"
+    assert not state["page_overflow"], f"{page}: the page scrolls sideways at {WIDTH} px"
+    assert not state["overflowing"], f"{page}: content runs past the main column at {WIDTH} px: {state['overflowing']}"
+    assert not state["tall_cells"], f"{page}: table cells taller than {MAX_CELL_HEIGHT} px: {state['tall_cells']}"
 
 
 def test_equations_are_typeset(browser):
@@ -211,13 +138,13 @@ def test_equations_are_typeset(browser):
     deadline = time.monotonic() + 30
     typeset = 0
     while time.monotonic() < deadline:
-        typeset = browser.evaluate("document.querySelectorAll('mjx-container').length")
+        typeset = browser.evaluate("() => document.querySelectorAll('mjx-container').length")
         if typeset >= 20:
             break
         time.sleep(0.5)
     browser.screenshot(SHOTS / "semantics.png", state["height"])
     assert typeset >= 20, f"semantics.html: only {typeset} equations typeset (is MathJax served from _static?)"
-    assert "\\kappa" not in browser.evaluate("document.querySelector('main').innerText"), "raw TeX left on the page"
+    assert "\\kappa" not in browser.evaluate("() => document.querySelector('main').innerText"), "raw TeX left on the page"
 
 
 def test_screenshot_is_not_blank(browser):
