@@ -18,17 +18,16 @@ neuron, spiking or not. So a value reset to :math:`v_{reset} \ne 0` runs in shif
 :math:`v_s = v - c` with :math:`c = v_{reset}` (``MembraneReset(0)`` then resets to :math:`v_{reset}`);
 ``c = 0`` otherwise. With :math:`b = v_{leak} - c`:
 
-=======  =====================  =======================================  ============================
-node     Sinabs layer           input :math:`x'` (gain·x + bias)          start state
-=======  =====================  =======================================  ============================
-LIF      ``LIF``, norm_input    :math:`r x + b`                           :math:`v_s = v_{leak} - c`
-LI       ``ExpLeak``, norm_in.  :math:`r x + v_{leak}`                    :math:`v_s = v_{leak}`
-IF       ``IAF``                :math:`\Delta t\, r\, x`                  :math:`v_s = -c`
-I        ``IAF``, no spike_fn   :math:`\Delta t\, r\, x`                  0
-CubaLIF  ``LIF`` with tau_syn   :math:`(r\kappa_s w_{in} x + \kappa_s b)/\alpha_s`  :math:`i_s = b`,
-                                                                          :math:`v_s = v_{leak}-c`
-CubaLI   the same, no spike_fn  (c = 0)
-=======  =====================  =======================================  ============================
+=======  =====================  ====================================================  ===============================
+node     Sinabs layer           input :math:`x'` (gain·x + bias)                      start state
+=======  =====================  ====================================================  ===============================
+LIF      ``LIF``, norm_input    :math:`r x + b`                                       :math:`v_s = v_{leak} - c`
+LI       ``ExpLeak``, norm_in.  :math:`r x + v_{leak}`                                :math:`v_s = v_{leak}`
+IF       ``IAF``                :math:`\Delta t\, r\, x`                              :math:`v_s = -c`
+I        ``IAF``, no spike_fn   :math:`\Delta t\, r\, x`                              0
+CubaLIF  ``LIF`` with tau_syn   :math:`(r\kappa_s w_{in} x + \kappa_s b)/\alpha_s`     :math:`i_s = b`, :math:`v_s = v_{leak}-c`
+CubaLI   the same, no spike_fn  the same (c = 0)                                      the same
+=======  =====================  ====================================================  ===============================
 
 For the Cuba nodes Sinabs' current holds :math:`i_s = r\,i + b` (then
 :math:`v_s = \alpha_m v_s + (1-\alpha_m)(r i + v_{leak} - c)` is NIR's membrane); NIR's current is read
