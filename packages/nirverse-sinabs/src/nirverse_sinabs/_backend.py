@@ -79,10 +79,12 @@ class SinabsBackend(Backend):
             return NodeLevel(name, kind, NATIVE, "sinabs.activation.SingleSpike",
                              "Sinabs' SingleSpike with θ' = nextafter(θ, +∞): 1[x > θ]")
         if kind in _TORCH:
-            padded = kind in ("SumPool2d", "AvgPool2d") and any(plan.params[name]["padding"])
+            p = plan.params[name]
+            padded = (kind in ("SumPool2d", "AvgPool2d") and any(p["padding"])) or (
+                kind.startswith("Conv") and any(lo != hi for lo, hi in p["pads"]))
             return NodeLevel(name, kind, ADAPTED if padded else NATIVE, _TORCH[kind],
                              "Sinabs networks use torch layers for weights, pooling and reshaping"
-                             + ("; the padding is a torch.nn.ZeroPad2d before it" if padded else ""))
+                             + ("; the padding is a torch.nn.ZeroPad before it" if padded else ""))
         what = {"Scale": "s ⊙ x", "Delay": "a shift by round(delay/Δt) steps"}[kind]
         return NodeLevel(name, kind, EMULATED, "torch.nn.Module", f"Sinabs has no {kind} layer: a plugin-written module computes {what}")
 
