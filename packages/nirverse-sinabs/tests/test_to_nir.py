@@ -162,6 +162,24 @@ def test_squeeze_cnn_export_runs_identically():
     assert any(isinstance(n, nir.SumPool2d) for n in graph.nodes.values())
 
 
+@pytest.mark.parametrize("cls", ["LIFRecurrent", "IAFRecurrent"])
+def test_recurrent_layer_exports_as_a_loop(cls):
+    """Sinabs' recurrent layers add rec_connect(z_{t-1}) to step t's input: a Linear back-edge in NIR. In
+    float32: the layer starts its recurrent input as float32 zeros and feeds float32 spikes to rec_connect."""
+    torch.manual_seed(8)
+    rec = torch.nn.Linear(5, 5, bias=False)
+    with torch.no_grad():
+        rec.weight.copy_(torch.round(torch.randn(5, 5) * 4) / 8)
+    spikes = dict(rec_connect=rec, spike_threshold=torch.tensor(1.0), spike_fn=SingleSpike, reset_fn=MembraneSubtract())
+    layer = sl.LIFRecurrent(tau_mem=torch.tensor(20.0), norm_input=False, **spikes) if cls == "LIFRecurrent" else sl.IAFRecurrent(**spikes)
+    model = torch.nn.Sequential(linear(3, 5, 9, gain=1.0).float(), layer)
+    s = Semantics(1.0, "exp", "subtract")
+    x = (np.random.default_rng(5).random((2, 60, 3)) < 0.3).astype(float)
+    graph = _assert_exports_identically(model, s, x, dtype=torch.float32)
+    plan = nirverse.prepare(graph, s)
+    assert {(e.source, e.target) for e in plan.delayed_edges} == {(f"{cls.lower()}_1_rec", f"{cls.lower()}_1")}
+
+
 def test_integer_membrane_on_the_threshold_exports_exactly():
     """Sinabs fires at v = θ; the export's threshold is the float just below θ, so integer drives agree."""
     model = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False).double(), sl.IAF(

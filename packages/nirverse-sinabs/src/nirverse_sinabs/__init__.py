@@ -15,7 +15,7 @@ __all__ = ["SinabsBackend", "SinabsGraph", "from_nir", "to_nir"]
 
 
 def to_nir(module: Any, semantics: Any, input_shape: Any = None):
-    """Export a Sinabs model (``IAF``/``LIF``/``ExpLeak`` layers and their ``Squeeze`` twins,
+    """Export a Sinabs model (``IAF``/``LIF``/``ExpLeak`` layers, their ``Squeeze`` and ``Recurrent`` twins,
     ``torch.nn.Linear``/``Conv1d``/``Conv2d``/``AvgPool2d``, ``sinabs.layers.SumPool2d``, ``Flatten``,
     ``Sequential``) or a :class:`SinabsGraph` as a ``nir.NIRGraph`` executing identically under
     ``semantics``. ``input_shape`` (per sample) is needed where the first layer does not fix it."""

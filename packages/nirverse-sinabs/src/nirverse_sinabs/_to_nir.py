@@ -20,6 +20,8 @@ Sinabs module              NIR node
 ``sinabs SumPool2d``       SumPool2d (``LPPool2d`` with p = 1)
 ``AvgPool2d``              AvgPool2d (``count_include_pad``, no ``divisor_override``)
 ``Flatten``                Flatten (per-sample dims = torch dims − 1)
+``*Recurrent``             the neuron node and its ``rec_connect`` (a Linear) as a loop back into it: a
+                           back-edge, as Sinabs adds rec_connect(z_{t−1}) to step t's input
 ``Sequential``             a chain Input → children in order → Output
 ``SinabsGraph``            the graph it was built from, each node's parameters read back from its Sinabs
                            layer -- or, where the layer still holds exactly the numbers built from the NIR
@@ -106,13 +108,13 @@ def _spikes(where: str, layer: Any, s: Semantics, shape) -> dict[str, np.ndarray
 
 def _sinabs_neuron(where: str, layer: Any, s: Semantics, shape: tuple[int, ...]) -> nir.NIRNode:
     """The NIR node of one Sinabs neuron layer (IAF, LIF, ExpLeak and their Squeeze twins)."""
-    from sinabs.layers import IAF, ExpLeak
+    from sinabs.layers import IAF, ExpLeak, IAFRecurrent
 
     if getattr(layer, "min_v_mem", None) is not None:
         raise UnsupportedNodeError("min_v_mem clips the membrane from below; NIR has no floor", node=where,
                                    field="min_v_mem", expected="None")
     alpha_syn = layer.alpha_syn_calculated
-    if isinstance(layer, IAF):
+    if isinstance(layer, (IAF, IAFRecurrent)):
         if alpha_syn is not None:
             raise UnsupportedNodeError("an IAF with tau_syn has no NIR node (NIR has no current-based IF)",
                                        node=where, field="tau_syn", expected="None")
@@ -302,30 +304,54 @@ def _stateless(name: str, mod: torch.nn.Module, shape: tuple[int, ...]) -> nir.N
                                expected="Sinabs IAF/LIF/ExpLeak, Linear, Conv1d/2d, SumPool2d, AvgPool2d, Flatten, Sequential")
 
 
+def _recurrence(name: str, mod: Any, shape: tuple[int, ...]) -> nir.NIRNode:
+    """The NIR node of a recurrent layer's ``rec_connect`` (a ``torch.nn.Linear`` from the layer to itself)."""
+    rec = mod.rec_connect
+    if not isinstance(rec, torch.nn.Linear) or len(shape) != 1 or rec.in_features != shape[0] or rec.out_features != shape[0]:
+        raise UnsupportedNodeError(f"rec_connect is {type(rec).__name__}", node=name, field="rec_connect",
+                                   expected=f"a torch.nn.Linear({shape[0]}, {shape[0]}) on a 1-d layer")
+    w = _np(rec.weight)
+    return nir.Linear(weight=w) if rec.bias is None else nir.Affine(weight=w, bias=_np(rec.bias))
+
+
+def _neuron_fragment(name: str, mod: Any, s: Semantics, shape: tuple[int, ...] | None):
+    """A Sinabs neuron layer; a ``LIFRecurrent``/``IAFRecurrent`` adds its ``rec_connect`` as a loop (a
+    back-edge: Sinabs adds rec_connect(z_{t-1}) to the input of step t)."""
+    if not hasattr(mod, "alpha_mem_calculated"):
+        raise UnsupportedNodeError(f"no NIR export for {type(mod).__name__}", node=name, field="type",
+                                   expected="IAF, LIF, ExpLeak, their Squeeze or Recurrent variants")
+    if shape is None and getattr(mod, "rec_connect", None) is not None and hasattr(mod.rec_connect, "out_features"):
+        shape = (mod.rec_connect.out_features,)
+    shape = shape if shape is not None else _layer_shape(mod)
+    if shape is None:
+        raise UnsupportedNodeError("the layer's size is unknown", node=name, field="input_shape",
+                                   expected="input_shape=... or per-neuron parameters")
+    shape = tuple(shape)
+    nodes, edges = {name: _sinabs_neuron(name, mod, s, shape)}, []
+    if hasattr(mod, "rec_connect"):
+        nodes[name + "_rec"] = _recurrence(name, mod, shape)
+        edges = [(name, name + "_rec"), (name + "_rec", name)]
+    return nodes, edges, shape, shape
+
+
 def _fragment(name: str, mod: torch.nn.Module, s: Semantics, shape: tuple[int, ...] | None):
-    """(NIR node, out_shape, in_shape) of one module of a chain."""
+    """(NIR nodes, edges inside them, out_shape, in_shape) of one module of a chain; the chain enters and
+    leaves the fragment at the node called ``name``."""
     from sinabs.layers import StatefulLayer
 
     if isinstance(mod, StatefulLayer):
-        if type(mod).__name__.endswith("Recurrent") or not hasattr(mod, "alpha_mem_calculated"):
-            raise UnsupportedNodeError(f"no NIR export for {type(mod).__name__}", node=name, field="type",
-                                       expected="IAF, LIF, ExpLeak or their Squeeze variants")
-        shape = shape if shape is not None else _layer_shape(mod)
-        if shape is None:
-            raise UnsupportedNodeError("the layer's size is unknown", node=name, field="input_shape",
-                                       expected="input_shape=... or per-neuron parameters")
-        return _sinabs_neuron(name, mod, s, tuple(shape)), tuple(shape), tuple(shape)
+        return _neuron_fragment(name, mod, s, shape)
     if isinstance(mod, torch.nn.Linear):
         w = _np(mod.weight)
         node = nir.Linear(weight=w) if mod.bias is None else nir.Affine(weight=w, bias=_np(mod.bias))
-        return node, (w.shape[0],), (w.shape[1],)
+        return {name: node}, [], (w.shape[0],), (w.shape[1],)
     if shape is None:
         raise UnsupportedNodeError("the input shape is unknown", node=name, field="input_shape",
                                    expected="to_nir(..., input_shape=(C, H, W))")
     with torch.no_grad():
         dtype = next(iter(mod.parameters()), torch.zeros((), dtype=torch.float64)).dtype
         out_shape = tuple(mod(torch.zeros((1, *shape), dtype=dtype)).shape[1:])
-    return _stateless(name, mod, tuple(shape)), out_shape, tuple(shape)
+    return {name: _stateless(name, mod, tuple(shape))}, [], out_shape, tuple(shape)
 
 
 def _export_chain(module: torch.nn.Module, s: Semantics, input_shape) -> nir.NIRGraph:
@@ -338,10 +364,11 @@ def _export_chain(module: torch.nn.Module, s: Semantics, input_shape) -> nir.NIR
     first_in, previous = None, "input"
     for key, mod in children:
         name = f"{type(mod).__name__.lower()}_{key}"
-        node, out_shape, in_shape = _fragment(name, mod, s, shape)
+        frag_nodes, frag_edges, out_shape, in_shape = _fragment(name, mod, s, shape)
         first_in = first_in or in_shape
-        nodes[name] = node
+        nodes.update(frag_nodes)
         edges.append((previous, name))
+        edges.extend(frag_edges)
         previous, shape = name, out_shape
     nodes["input"] = nir.Input(input_type=np.array(first_in))
     nodes["output"] = nir.Output(output_type=np.array(shape))
