@@ -87,6 +87,17 @@ def test_modified_model_exports_its_native_parameters(key, semantics):
         np.testing.assert_allclose(native[name].numpy(), ref.outputs[name], rtol=1e-9, atol=1e-9)
 
 
+def test_changing_only_the_subtracted_value_is_refused_by_the_export():
+    s = Semantics(DT, "exp", "subtract")
+    model = nirverse_sinabs.from_nir(graphs.single_neuron("LIF"), s)
+    with torch.no_grad():
+        model.layers["neuron"].layer.reset_fn.subtract_value.mul_(0.5)
+    assert not model.layers["neuron"].unchanged()
+    with pytest.raises(nirverse.UnsupportedNodeError) as err:  # fires above θ, subtracts θ/2: no NIR node does that
+        nirverse_sinabs.to_nir(model, s)
+    assert err.value.node == "neuron" and err.value.field == "reset_fn.subtract_value"
+
+
 def _squeeze_cnn():
     """The paper CNN's shape in miniature: Conv2d → IAFSqueeze → SumPool2d → Flatten → Linear → IAFSqueeze.
 

@@ -103,6 +103,13 @@ class Neuron(Node):
         self.emit_v = not m.spiking
         self.state_names = ("v", "i") if m.alpha_syn is not None else ("v",)
 
+    def native_tensors(self) -> dict[str, torch.Tensor]:
+        out = super().native_tensors()
+        subtract = getattr(self.layer.reset_fn, "subtract_value", None)
+        if isinstance(subtract, torch.Tensor):  # MembraneSubtract keeps it outside the state dict
+            out["layer.reset_fn.subtract_value"] = subtract
+        return out
+
     def drive(self, x: torch.Tensor) -> torch.Tensor:
         if self.gain is not None:
             x = self.gain * x

@@ -179,8 +179,11 @@ def _neuron_from_layer(name: str, node: Neuron, s: Semantics, shape: tuple[int, 
     c, gain, bias = zero(node.offset), one(node.gain), zero(node.bias_)
     fields: dict[str, np.ndarray] = {}
     if layer.spike_fn is not None:
-        sub = layer.reset_fn.subtract_value if hasattr(layer.reset_fn, "subtract_value") else None
-        theta = _shaped(sub, shape) if sub is not None else np.nextafter(_shaped(layer.spike_threshold, shape), -np.inf) + c
+        theta = np.nextafter(_shaped(layer.spike_threshold, shape), -np.inf) + c
+        sub = getattr(layer.reset_fn, "subtract_value", None)
+        if sub is not None and not np.allclose(_shaped(sub, shape), theta, rtol=1e-12, atol=0):
+            raise UnsupportedNodeError("the layer subtracts a value other than its threshold; NIR subtracts v_threshold",
+                                       node=name, field="reset_fn.subtract_value", expected="the spike threshold")
         fields.update(v_threshold=theta, v_reset=c if sub is None else _shaped(node.source["v_reset"], shape))
     if kind in ("IF", "I"):
         return getattr(nir, kind)(r=gain / s.dt, **fields)
