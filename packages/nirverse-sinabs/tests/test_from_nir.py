@@ -116,6 +116,15 @@ def test_float32_model_and_direct_call():
     _assert_identical(graphs.feedforward(), Semantics(DT, "exp"), dtype="float32")
 
 
+def test_a_model_runs_again_from_rest_with_any_batch():
+    """Sinabs layers keep their state in buffers: every call starts from the rest state again."""
+    for graph in (graphs.recurrent("CubaLIF"), graphs.feedforward()):
+        model = nirverse_sinabs.from_nir(graph, Semantics(DT, "exp"))
+        x = torch.as_tensor(_inputs(graph, steps=30))
+        first, small, again = model(x)[0], model(x[:1])[0], model(x)[0]
+        assert all(torch.equal(first[k], again[k]) and torch.equal(first[k][:1], small[k]) for k in first)
+
+
 def test_refusals_name_node_and_field():
     cuba = graphs.single_neuron("CubaLIF")
     cuba.nodes["neuron"].r[0] = 0.0
