@@ -91,7 +91,8 @@ def plugin(session: nox.Session, framework: str) -> None:
 
 
 def _version_entries(framework: str) -> list[dict]:
-    """compat_matrix.yaml versions: plain strings or {version, with: [extra requirements], note}."""
+    """compat_matrix.yaml versions: plain strings or {version, with: [extra requirements], override: [requirements
+    replacing the framework's own pins], note}."""
     return [v if isinstance(v, dict) else {"version": v} for v in COMPAT["frameworks"][framework]["versions"]]
 
 
@@ -109,7 +110,14 @@ def compat(session: nox.Session, framework: str, version: str) -> None:
     entry = next(e for e in _version_entries(framework) if e["version"] == version)
     if entry.get("note"):
         session.log(entry["note"])
-    _install(session, "-e", "packages/nirverse-core[test]", "-e", f"packages/nirverse-{framework}",
+    overrides = []
+    if entry.get("override"):  # requirements that replace the framework's own pins (uv's --override)
+        if session.venv_backend != "uv":
+            session.skip(f"overriding {meta['distribution']}'s pins ({entry['override']}) needs uv")
+        path = Path(session.create_tmp()) / "overrides.txt"
+        path.write_text("\n".join(entry["override"]) + "\n")
+        overrides = ["--override", str(path)]
+    _install(session, *overrides, "-e", "packages/nirverse-core[test]", "-e", f"packages/nirverse-{framework}",
              f"{meta['distribution']}=={version}", *entry.get("with", []))
     COMPAT_RESULTS.mkdir(parents=True, exist_ok=True)
     session.run("pytest", f"packages/nirverse-{framework}/tests", *session.posargs,
