@@ -52,15 +52,17 @@ class Verdict:
         )
 
 
-def run_case(backend: str, case: Case) -> Verdict:
+def run_case(backend: str, case: Case, isolate: bool | None = None) -> Verdict:
     """Run ``case`` on ``backend`` (in the case's dtype, states recorded) and compare with the reference.
 
     A backend with native code runs in its own child process (:mod:`nirverse.isolation`): when that
     process dies the verdict is ``CRASHED`` with the signal, past the time limit ``TIMED_OUT``.
+    ``isolate`` overrides that choice (``False`` for a check that patches the framework in this process).
     """
     try:
-        if not isolates(backend):
+        if not (isolates(backend) if isolate is None else isolate):
             return _run_case_here(backend, case)
+        version = get_backend(backend).info().version
     except BackendUnavailableError as exc:
         return Verdict(backend, case.id, UNAVAILABLE, dtype=case.dtype, reason=str(exc))
     outcome = backend_child(backend).call(_run_case_here, backend, case)
@@ -68,7 +70,7 @@ def run_case(backend: str, case: Case) -> Verdict:
         return outcome.value
     status = {TIMED_OUT_OUTCOME: TIMED_OUT, RAISED: ERROR}.get(outcome.status, CRASHED)
     reason = outcome.describe() if status != ERROR else f"the isolated run failed: {outcome.describe()}"
-    return Verdict(backend, case.id, status, dtype=case.dtype, reason=reason, signal=outcome.signal,
+    return Verdict(backend, case.id, status, version, case.dtype, reason=reason, signal=outcome.signal,
                    wall_time=outcome.wall_time)
 
 
