@@ -20,7 +20,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = ROOT / "packages/nirverse-core/src/nirverse/testing/data/cases/catalogue.json"
-STATUSES = ("identical", "unsupported", "deviating", "error", "unavailable")
+STATUSES = ("identical", "unsupported", "deviating", "error", "unavailable", "crashed", "timed_out")
+#: the verdicts that are failures of the backend
+FAILURES = ("deviating", "error", "crashed", "timed_out")
 
 
 def load_results(folder: Path) -> dict[str, dict]:
@@ -60,7 +62,7 @@ def contradictions(results: dict[str, dict], compat: dict) -> list[str]:
                 continue
             if entry["status"] == "unsupported":
                 found.append(f"{name}: {fw} claims {entry['case']} but refused it: {entry['reason']}")
-            elif entry["status"] in ("deviating", "error") and entry["case"] not in expected_failures(fw):
+            elif entry["status"] in FAILURES and entry["case"] not in expected_failures(fw):
                 found.append(f"{name}: {fw} claims {entry['case']} but it is {entry['status']}")
     return found
 
@@ -116,18 +118,18 @@ def scoreboard_table(results: dict[str, dict]) -> str:
             merged[entry["backend"], entry["case"]] = entry
     backends = sorted({b for b, _ in merged})
     cases = sorted({c for _, c in merged})
-    symbol = {"identical": "✔", "unsupported": "–", "deviating": "✘", "error": "!", "unavailable": "·"}
+    symbol = {"identical": "✔", "unsupported": "–", "deviating": "✘", "error": "!", "unavailable": "·", "crashed": "☠", "timed_out": "⧗"}
     summary = defaultdict(Counter)
     for (b, _), e in merged.items():
         summary[b][e["status"]] += 1
     lines = ["| backend | " + " | ".join(STATUSES) + " |", "|---" * (len(STATUSES) + 1) + "|"]
     for b in backends:
         lines.append(f"| {b} | " + " | ".join(str(summary[b].get(s, 0)) for s in STATUSES) + " |")
-    lines += ["", "✔ identical · – unsupported (refused at build time) · ✘ deviating · ! error · (blank) not run", "",
+    lines += ["", "✔ identical · – unsupported (refused at build time) · ✘ deviating · ! error · ☠ crashed · ⧗ timed out · (blank) not run", "",
               "| case | " + " | ".join(backends) + " |", "|---" * (len(backends) + 1) + "|"]
     for c in cases:
         lines.append(f"| `{c}` | " + " | ".join(symbol.get(merged.get((b, c), {}).get("status"), "") for b in backends) + " |")
-    worst = [e for e in merged.values() if e["status"] in ("deviating", "error")]
+    worst = [e for e in merged.values() if e["status"] in FAILURES]
     if worst:
         lines += ["", "Deviations and errors, with their measures:", ""]
         for e in sorted(worst, key=lambda e: (e["backend"], e["case"])):

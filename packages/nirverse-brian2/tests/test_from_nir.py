@@ -203,6 +203,17 @@ def test_unknown_codegen_target_is_refused():
         nb.from_nir(cuba_graph(), Semantics(DT), steps=2, target="cpp_standalone")
 
 
+def test_compiled_targets_declare_native_code(monkeypatch):
+    """compare/conformance run a backend with native code in a child process (nirverse.isolation)."""
+    from nirverse_brian2._backend import TARGET_ENV, Brian2Backend
+
+    monkeypatch.delenv(TARGET_ENV, raising=False)
+    assert not Brian2Backend().native_code and not Brian2Backend("numpy").native_code
+    assert Brian2Backend("cython").native_code
+    monkeypatch.setenv(TARGET_ENV, "cython")
+    assert Brian2Backend().native_code
+
+
 @pytest.mark.skipif(importlib.util.find_spec("Cython") is None, reason="Cython is not installed")
 @pytest.mark.skipif(
     not os.environ.get("NIRVERSE_BRIAN2_TEST_CYTHON"),

@@ -37,6 +37,11 @@ class Brian2Backend(Backend):
     def __init__(self, target: str | None = None) -> None:
         self.target = target
 
+    @property
+    def native_code(self) -> bool:  # type: ignore[override]
+        """Brian2's compiled targets (cython) run native code that can crash the process; numpy does not."""
+        return (self.target or os.environ.get(TARGET_ENV) or "numpy") != "numpy"
+
     def codegen_target(self) -> str:
         from ._from_nir import DEFAULT_TARGET, TARGETS
 

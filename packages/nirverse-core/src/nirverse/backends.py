@@ -9,6 +9,9 @@ Discovery reads entry-point *metadata* only; a backend class is loaded when it i
 plugin imports its framework only inside :meth:`Backend.build` / :meth:`Backend.run` /
 :meth:`Backend.check`. So ``import nirverse`` and ``nirverse.available_backends()`` never import a
 framework at module level (checking availability does import it, once, when asked).
+
+``NIRVERSE_EXTRA_BACKENDS="name=package.module:Class,..."`` registers backends that no installed
+distribution declares (test doubles, a plugin under development); child processes inherit it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import os
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -33,6 +37,8 @@ from .validation import NODE_TYPES
 __all__ = ["Backend", "BackendInfo", "RunOutput", "available_backends", "backend_info", "get_backend", "backend_names"]
 
 ENTRY_POINT_GROUP = "nirverse.backends"
+#: environment variable naming extra backends as ``name=package.module:Class`` pairs, comma-separated
+EXTRA_BACKENDS_ENV = "NIRVERSE_EXTRA_BACKENDS"
 
 
 @dataclass
@@ -78,6 +84,9 @@ class Backend:
     latencies: ClassVar[frozenset[str]] = frozenset(LATENCIES)
     dtypes: ClassVar[frozenset[str]] = frozenset({"float64", "float32"})
     exports: ClassVar[bool] = False
+    #: True when the backend runs compiled code in this process that can crash it (a segfault, an abort):
+    #: ``nirverse compare`` / ``conformance`` and the conformance kit then run it in a child process
+    native_code: ClassVar[bool] = False
 
     # -- availability -------------------------------------------------------------------------
     def version(self) -> str | None:
@@ -186,8 +195,16 @@ class ReferenceBackend(Backend):
 
 
 def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
-    eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
-    return {ep.name: ep for ep in eps}
+    eps = {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    for item in filter(None, os.environ.get(EXTRA_BACKENDS_ENV, "").split(",")):
+        name, sep, target = (part.strip() for part in item.partition("="))
+        if not sep or not name or ":" not in target:
+            raise BackendUnavailableError(
+                f"{EXTRA_BACKENDS_ENV} has the entry {item!r}", field=EXTRA_BACKENDS_ENV,
+                expected="comma-separated 'name=package.module:Class' entries",
+            )
+        eps[name] = importlib.metadata.EntryPoint(name, target, ENTRY_POINT_GROUP)
+    return eps
 
 
 def backend_names() -> list[str]:

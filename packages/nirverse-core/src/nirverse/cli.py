@@ -109,6 +109,7 @@ def cmd_compare(args) -> int:
     from .compare import compare
     from .errors import UnsupportedNodeError, UnsupportedSemanticsError
     from .graph import prepare
+    from .isolation import IsolationError, run_backend
     from .loading import load
     from .testing.catalogue import PAPER, data_dir
 
@@ -142,12 +143,16 @@ def cmd_compare(args) -> int:
             except NirverseError:
                 version = "-"
             start = time.perf_counter()
-            try:
-                res = run(graph, inputs, sem, backend=name, dtype=args.dtype, record=True)
+            try:  # a backend with native code runs in a child: its crash is its verdict, not the end
+                res = run_backend(name, "nirverse.api:run", graph, inputs, sem, backend=name, dtype=args.dtype,
+                                  record=True).unwrap()
             except (UnsupportedNodeError, UnsupportedSemanticsError) as exc:
                 rows.append((name, version, "[yellow]unsupported[/yellow]", "-", "-", "-", str(exc)))
             except NirverseError as exc:
                 rows.append((name, version, "[red]error[/red]", "-", "-", "-", str(exc)))
+            except IsolationError as exc:
+                status = {"timed_out": "timed out", "raised": "error"}.get(exc.outcome.status, "crashed")
+                rows.append((name, version, f"[red]{status}[/red]", "-", "-", f"{exc.outcome.wall_time:.2f}", str(exc)))
             else:
                 elapsed = time.perf_counter() - start
                 results[name] = res
@@ -168,7 +173,7 @@ def cmd_compare(args) -> int:
 
         figure = comparison_figure(results, reference, args.figure)
         console.print(f"figure: {figure}")
-    deviating = any("deviating" in r[2] or "error" in r[2] for r in rows)
+    deviating = any(word in r[2] for r in rows for word in ("deviating", "error", "crashed", "timed out"))
     return 1 if (args.strict and deviating) else 0
 
 
@@ -203,13 +208,14 @@ def cmd_conformance(args) -> int:
                 progress.advance(task)
     path = write_scoreboard(verdicts, args.output)
     table = Table(title="conformance")
-    for col in ("backend", "identical", "unsupported", "deviating", "error"):
+    statuses = ("identical", "unsupported", "deviating", "error", "crashed", "timed_out")
+    for col in ("backend", *statuses):
         table.add_column(col)
     for name, counts in summarize(v.to_dict() for v in verdicts).items():
-        table.add_row(name, *(str(counts.get(k, 0)) for k in ("identical", "unsupported", "deviating", "error")))
+        table.add_row(name, *(str(counts.get(k, 0)) for k in statuses))
     console.print(table)
     for v in verdicts:
-        if v.status in ("deviating", "error"):
+        if v.status in ("deviating", "error", "crashed", "timed_out"):
             console.print(v.summary())
     console.print(f"scoreboard: {path}")
     return 0

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-__all__ = ["Outcome", "Isolated", "call_isolated", "OK", "RAISED", "CRASHED", "TIMED_OUT", "OUT_OF_MEMORY"]
+__all__ = ["Outcome", "Isolated", "call_isolated", "isolates", "backend_child", "run_backend", "OK", "RAISED", "CRASHED", "TIMED_OUT", "OUT_OF_MEMORY"]
 
 OK, RAISED, CRASHED, TIMED_OUT, OUT_OF_MEMORY = "ok", "raised", "crashed", "timed_out", "out_of_memory"
 
@@ -37,6 +37,8 @@ OK, RAISED, CRASHED, TIMED_OUT, OUT_OF_MEMORY = "ok", "raised", "crashed", "time
 DEFAULT_TIME_LIMIT = float(os.environ.get("NIRVERSE_ISOLATION_TIME_LIMIT", 600))
 DEFAULT_MEMORY_LIMIT = int(float(os.environ.get("NIRVERSE_ISOLATION_MEMORY_LIMIT", 8 * 2**30)))
 _POLL = 0.05
+#: set to "0" to run native-code backends in this process (debugging; a crash then ends it)
+ISOLATE_ENV = "NIRVERSE_ISOLATE"
 
 
 @dataclass
@@ -224,3 +226,45 @@ def call_isolated(target: Callable[..., Any] | str, *args: Any, time_limit: floa
     """One call in a fresh child process (see :class:`Isolated`)."""
     with Isolated(time_limit, memory_limit) as child:
         return child.call(target, *args, **kwargs)
+
+
+_CHILDREN: dict[str, Isolated] = {}
+
+
+def isolates(backend: str) -> bool:
+    """Whether calls of ``backend`` run in a child: it declares ``native_code`` and isolation is not off."""
+    from .backends import get_backend
+
+    return os.environ.get(ISOLATE_ENV, "1") != "0" and bool(get_backend(backend).native_code)
+
+
+def backend_child(backend: str) -> Isolated:
+    """The long-lived child of ``backend`` (one per backend and process, so compiled models are reused;
+    closed at exit)."""
+    if not _CHILDREN:
+        import atexit
+
+        atexit.register(_close_children)
+    if backend not in _CHILDREN:
+        _CHILDREN[backend] = Isolated()
+    return _CHILDREN[backend]
+
+
+def _close_children() -> None:
+    for child in _CHILDREN.values():
+        child.close()
+    _CHILDREN.clear()
+
+
+def run_backend(backend: str, target: Callable[..., Any] | str, /, *args: Any, **kwargs: Any) -> Outcome:
+    """``target(*args, **kwargs)`` as an :class:`Outcome`: in ``backend``'s child where :func:`isolates`,
+    else in this process (an exception becomes ``raised``)."""
+    if isolates(backend):
+        return backend_child(backend).call(target, *args, **kwargs)
+    start = time.perf_counter()
+    try:
+        value = _resolve(target)(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - the caller judges the outcome
+        return Outcome(RAISED, error=exc, error_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
+                       message=str(exc), traceback=traceback.format_exc(), wall_time=time.perf_counter() - start)
+    return Outcome(OK, value=value, wall_time=time.perf_counter() - start)

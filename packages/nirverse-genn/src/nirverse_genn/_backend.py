@@ -36,6 +36,8 @@ class GeNNBackend(Backend):
     framework = "pygenn"
     module = "pygenn"
     install_hint = INSTALL_HINT
+    #: GeNN runs generated C++ in this process: compare/conformance run it in a child (nirverse.isolation)
+    native_code = True
 
     def check(self) -> str | None:
         reason = super().check()

@@ -204,23 +204,29 @@ def lower(plan: Plan) -> Network:
 
 
 def _schedule(plan: Plan, pops: list[Population], projections: list[Projection]) -> None:
-    """Lags as longest paths (weights 1 - k); synaptic delays D = L_dst - L_src - 1 + k."""
+    """Lags as longest paths (weights 1 - k); synaptic delays D = L_dst - L_src - 1 + k.
+
+    Paths of unequal length between two populations always have a schedule (the shorter one gets the
+    difference as D); only a loop with more projections than delays has none."""
     lags = [0] * len(pops)
+    via: dict[int, Projection] = {}
     for _ in range(len(pops) + 1):
         changed = None
         for pr in projections:
             need = lags[pr.src] + 1 - pr.k
             if need > lags[pr.dst]:
                 lags[pr.dst] = need
-                changed = pr
+                via[pr.dst] = changed = pr
         if changed is None:
             break
     else:
-        node = pops[changed.dst].node or pops[changed.src].node
+        loop = _loop(via, changed.dst, len(pops))
+        names = [pops[pr.src].node or pops[pr.src].role for pr in loop]
+        delays = sum(pr.k for pr in loop)
         raise UnsupportedSemanticsError(
-            f"latency={plan.semantics.latency!r}: a recurrent loop through this node passes more GeNN synapse "
-            "populations than delayed edges, and each synapse population delivers one step late",
-            node=node, field="latency",
+            f"latency={plan.semantics.latency!r}: the recurrent loop {' -> '.join(names + names[:1])} passes "
+            f"{len(loop)} GeNN synapse population(s) but only {delays} delayed edge(s), and each synapse "
+            "population delivers one step late", node=names[0], field="latency",
             expected="'one-step' latency, or a loop with one population per delayed edge",
         )
     for pop, lag in zip(pops, lags):
@@ -228,3 +234,16 @@ def _schedule(plan: Plan, pops: list[Population], projections: list[Projection])
     for pr in projections:
         pr.delay = lags[pr.dst] - lags[pr.src] - 1 + pr.k
         assert pr.delay >= 0
+
+
+def _loop(via: dict[int, Projection], start: int, n: int) -> list[Projection]:
+    """The positive cycle Bellman-Ford left in the predecessor projections ``via``, in path order."""
+    node = start
+    for _ in range(n):  # n steps back along the predecessors land on the cycle
+        node = via[node].src
+    loop, at = [], node
+    while True:
+        loop.append(via[at])
+        at = via[at].src
+        if at == node:
+            return loop[::-1]

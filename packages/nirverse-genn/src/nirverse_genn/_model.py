@@ -9,6 +9,7 @@ compiled models live in ``$NIRVERSE_GENN_CACHE`` (default ``~/.cache/nirverse-ge
 
 Each sample of a batch is run by ``load()`` (which initialises every variable), ``s_total = T + max lag``
 calls of ``step_time()`` and ``unload()``; semantic step t of a population with lag L is GeNN step t + L.
+Before ``build()`` and each ``load()``, :mod:`._guard` checks every index the generated code will compute.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ._guard import check_model, check_sequence
 from ._lowering import Network
 
 __all__ = ["GeNNNetwork", "build_network", "run_network", "cache_dir"]
@@ -89,7 +91,7 @@ def _structure_key(net: Network, dtype: str, layout) -> str:
 
     h = hashlib.sha256()
     desc = {
-        "v": 2, "genn": getattr(pygenn, "__version__", "?"), "dtype": dtype,
+        "v": 3, "genn": getattr(pygenn, "__version__", "?"), "dtype": dtype,
         "pops": [(p.role, p.kind, p.size) for p in net.populations],
         "proj": [(pr.src, pr.dst, pr.delay, kind) for pr, (kind, _, _) in zip(net.projections, layout)],
     }
@@ -152,6 +154,9 @@ def build_network(net: Network, dtype: str) -> GeNNNetwork:
     model = _MODELS.get(key)
     if model is None:
         model = _make_model(net, dtype, layout, weights, values, f"nv_{key}")
+        pops = [model.neuron_populations[f"p{i}"] for i in range(len(net.populations))]
+        syns = [model.synapse_populations[f"s{j}"] for j in range(len(net.projections))]
+        check_model(net, pops, syns, [_device_initialised(p) for p in net.populations])
         path = cache_dir()
         with _lock(path / f"nv_{key}.lock"), _quiet(path / f"nv_{key}.log"):
             model.build(str(path))
@@ -166,6 +171,27 @@ def _population_values(pop, reset: str) -> dict[str, np.ndarray]:
     if pop.role == "neuron" and pop.spiking:
         values["sub"] = np.full(pop.size, int(reset == "subtract"), dtype=np.int32)
     return values
+
+
+def _device_initialised(pop) -> set[str]:
+    """The variables GeNN's init code sets (to 0): ``out`` of every non-spiking population.
+
+    GeNN 5.4.0 zeroes a population's delay-queue pointer only in the init code of a population that it
+    initialises on the device; an Input or the constant population (no spikes, no incoming synapses,
+    every variable pushed from the host) read through a delayed graded synapse would keep an
+    uninitialised pointer and read outside its queue (issue 16). Initialising ``out`` by code (to its
+    initial value 0, which the host push repeats) gives every such population that init code.
+    """
+    return set() if pop.spiking else {"out"}
+
+
+def _initial_values(pop, values: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Per variable: an array pushed from the host, or 0.0 for a variable GeNN's init code sets."""
+    init: dict[str, Any] = {k: np.array(v) for k, v in values.items()}
+    for var in _device_initialised(pop):
+        assert not np.any(values[var]), (pop.node, var)  # the code sets 0: only correct if that is the value
+        init[var] = 0.0
+    return init
 
 
 def _make_model(net: Network, dtype: str, layout, weights, values, name: str):
@@ -187,7 +213,7 @@ def _make_model(net: Network, dtype: str, layout, weights, values, name: str):
             nm = _nodes.input_model()
         else:
             nm = _nodes.const_model()
-        pop = model.add_neuron_population(f"p{i}", p.size, nm, {}, {k: np.array(v) for k, v in values[i].items()})
+        pop = model.add_neuron_population(f"p{i}", p.size, nm, {}, _initial_values(p, values[i]))
         if p.spiking:
             pop.spike_recording_enabled = True
         pops.append(pop)
@@ -251,6 +277,7 @@ def run_network(native: GeNNNetwork, inputs: Mapping[str, np.ndarray], record: b
             lag = net.populations[i].lag
             seq = np.zeros((total - lag, net.populations[i].size), dtype)
             seq[:steps] = inputs[name][b].reshape(steps, -1)
+            check_sequence(net, {i: seq.size}, total)
             pops[i].extra_global_params["seq"].set_init_values(seq.reshape(-1))
         model.load(num_recording_timesteps=total if recording else None)
         try:

@@ -134,6 +134,19 @@ def _specs() -> list[CaseSpec]:
             specs.append(CaseSpec(f"{family}-{_tag(sem)}", family, description, sem, build, seed=3,
                                   scale=extra.get("scale", 1.0), inputs=extra.get("inputs", "uniform"),
                                   steps=extra.get("steps", 50)))
+    # paths of unequal length that meet again (issue 16), every latency x reset
+    crossed = [_sem("euler", "value", lat) for lat in both] + [_sem("exp", "subtract", lat) for lat in both]
+    unequal: list[tuple[str, str, Callable]] = [
+        ("reconverge-input", "one Input into one LIF directly and through Affine -> IF", graphs.reconverge_input),
+        ("reconverge-spiking", "a LIF layer into one CubaLIF directly and through LIF -> IF", graphs.reconverge_spiking),
+        ("reconverge-stateless", "an LI layer into one LIF via Threshold -> Scale, via LIF -> Delay, and directly",
+         lambda: graphs.reconverge_stateless(DT)),
+        ("two-inputs", "two Inputs into one LIF along paths of 0 and 2 neuron layers", graphs.two_inputs),
+        ("fan-out", "one LIF layer read by four Outputs at depths 0 to 2", graphs.fan_out),
+    ]
+    for family, description, build in unequal:
+        for sem in crossed:
+            specs.append(CaseSpec(f"{family}-{_tag(sem)}", family, description, sem, build, seed=7))
     paper = "NIR paper (Pedersen et al. 2024), neuromorphs/NIR paper/ at 7232ada; see data/nir-paper/README.md"
     specs += [
         CaseSpec("paper-lif-exp-subtract-imm", "paper", "the paper's single LIF neuron on its stimulus (spikes 460/510/710/760)",

@@ -206,6 +206,86 @@ def around(node: nir.NIRNode, shape_in: tuple[int, ...]) -> nir.NIRGraph:
     )
 
 
+def reconverge_input(seed: int = 9) -> nir.NIRGraph:
+    """One Input reaches one LIF along a direct Linear and through Affine -> IF -> Linear (paths of 1 and 2
+    populations: the graph of issue 16)."""
+    rng = _rng(seed)
+    return _graph(
+        {"input": nir.Input(np.array([3])), "direct": nir.Linear(weight=rng.normal(0.4, 0.8, (5, 3))),
+         "hidden_w": _affine(rng, 4, 3, 1.5), "hidden": neuron_node("IF", 4, rng),
+         "w": nir.Linear(weight=rng.normal(0.8, 0.5, (5, 4))), "merge": neuron_node("LIF", 5, rng),
+         "output": nir.Output(np.array([5]))},
+        [("input", "direct"), ("input", "hidden_w"), ("hidden_w", "hidden"), ("hidden", "w"), ("w", "merge"),
+         ("direct", "merge"), ("merge", "output")],
+    )
+
+
+def reconverge_spiking(seed: int = 10) -> nir.NIRGraph:
+    """A spiking LIF layer reaches one CubaLIF directly and through LIF -> IF (paths of 1 and 3 populations)."""
+    rng = _rng(seed)
+    return _graph(
+        {"input": nir.Input(np.array([3])), "fc": _affine(rng, 4, 3, 1.5), "src": neuron_node("LIF", 4, rng),
+         "short": nir.Linear(weight=rng.normal(0.8, 0.6, (3, 4)) * 2),
+         "w1": nir.Linear(weight=rng.normal(1.0, 0.5, (4, 4)) * 4), "mid1": neuron_node("LIF", 4, rng),
+         "w2": nir.Linear(weight=rng.normal(1.0, 0.5, (4, 4)) * 8), "mid2": neuron_node("IF", 4, rng),
+         "w3": nir.Linear(weight=rng.normal(1.0, 0.5, (3, 4)) * 4), "merge": neuron_node("CubaLIF", 3, rng, 2.0),
+         "output": nir.Output(np.array([3]))},
+        [("input", "fc"), ("fc", "src"), ("src", "short"), ("short", "merge"), ("src", "w1"), ("w1", "mid1"),
+         ("mid1", "w2"), ("w2", "mid2"), ("mid2", "w3"), ("w3", "merge"), ("merge", "output")],
+    )
+
+
+def reconverge_stateless(dt: float, seed: int = 11) -> nir.NIRGraph:
+    """An LI layer reaches one LIF along three paths: Threshold -> Scale -> Linear (stateless spikes),
+    Linear -> LIF -> Delay (1, 2 steps) -> Linear, and a plain Linear."""
+    rng = _rng(seed)
+    li = neuron_node("LI", 4, rng, 2.0)
+    return _graph(
+        {"input": nir.Input(np.array([3])), "fc": _affine(rng, 4, 3, 1.5), "src": li,
+         "thr": nir.Threshold(threshold=li.v_leak + rng.uniform(0.2, 0.5, 4)),
+         "scale": nir.Scale(scale=rng.uniform(0.5, 2.0, 4)), "wt": nir.Linear(weight=rng.normal(0.8, 0.5, (3, 4))),
+         "wl": nir.Linear(weight=rng.normal(1.0, 0.5, (2, 4)) * 2), "lif": neuron_node("LIF", 2, rng),
+         "delay": nir.Delay(delay=np.array([1.0, 2.0]) * dt), "wd": nir.Linear(weight=rng.normal(1.0, 0.5, (3, 2))),
+         "wp": nir.Linear(weight=rng.normal(0.3, 0.3, (3, 4))), "merge": neuron_node("LIF", 3, rng),
+         "output": nir.Output(np.array([3]))},
+        [("input", "fc"), ("fc", "src"), ("src", "thr"), ("thr", "scale"), ("scale", "wt"), ("wt", "merge"),
+         ("src", "wl"), ("wl", "lif"), ("lif", "delay"), ("delay", "wd"), ("wd", "merge"), ("src", "wp"),
+         ("wp", "merge"), ("merge", "output")],
+    )
+
+
+def two_inputs(seed: int = 12) -> nir.NIRGraph:
+    """Two Inputs into one LIF: ``a`` through a Linear, ``b`` through Affine -> LIF -> Linear -> IF -> Linear."""
+    rng = _rng(seed)
+    return _graph(
+        {"a": nir.Input(np.array([2])), "b": nir.Input(np.array([3])),
+         "wa": nir.Linear(weight=rng.normal(0.5, 0.5, (4, 2))), "fc": _affine(rng, 4, 3, 1.5),
+         "lif": neuron_node("LIF", 4, rng), "w1": nir.Linear(weight=rng.normal(1.0, 0.5, (3, 4)) * 2),
+         "integ": neuron_node("IF", 3, rng), "w2": nir.Linear(weight=rng.normal(1.0, 0.5, (4, 3)) * 2),
+         "merge": neuron_node("LIF", 4, rng, 3.0), "output": nir.Output(np.array([4]))},
+        [("a", "wa"), ("wa", "merge"), ("b", "fc"), ("fc", "lif"), ("lif", "w1"), ("w1", "integ"), ("integ", "w2"),
+         ("w2", "merge"), ("merge", "output")],
+    )
+
+
+def fan_out(seed: int = 13) -> nir.NIRGraph:
+    """One LIF layer read by four Outputs at different depths: its spikes, a Linear of them, an LI behind
+    a Linear, and a CubaLIF behind LIF -> Linear."""
+    rng = _rng(seed)
+    return _graph(
+        {"input": nir.Input(np.array([3])), "fc": _affine(rng, 4, 3, 1.5), "lif": neuron_node("LIF", 4, rng),
+         "proj": nir.Linear(weight=rng.normal(0.5, 0.5, (2, 4))),
+         "wli": nir.Linear(weight=rng.normal(1.0, 0.5, (3, 4))), "li": neuron_node("LI", 3, rng),
+         "w1": nir.Linear(weight=rng.normal(1.0, 0.5, (3, 4)) * 4), "lif2": neuron_node("LIF", 3, rng),
+         "w2": nir.Linear(weight=rng.normal(1.0, 0.5, (2, 3)) * 4), "cuba": neuron_node("CubaLIF", 2, rng, 3.0),
+         "out_spikes": nir.Output(np.array([4])), "out_proj": nir.Output(np.array([2])),
+         "out_li": nir.Output(np.array([3])), "out_deep": nir.Output(np.array([2]))},
+        [("input", "fc"), ("fc", "lif"), ("lif", "out_spikes"), ("lif", "proj"), ("proj", "out_proj"),
+         ("lif", "wli"), ("wli", "li"), ("li", "out_li"), ("lif", "w1"), ("w1", "lif2"), ("lif2", "w2"),
+         ("w2", "cuba"), ("cuba", "out_deep")],
+    )
+
+
 BUILDERS = {
     "single": single_neuron,
     "feedforward": feedforward,
@@ -216,4 +296,9 @@ BUILDERS = {
     "delay": delay_chain,
     "threshold_chain": threshold_chain,
     "stateless": stateless,
+    "reconverge_input": reconverge_input,
+    "reconverge_spiking": reconverge_spiking,
+    "reconverge_stateless": reconverge_stateless,
+    "two_inputs": two_inputs,
+    "fan_out": fan_out,
 }

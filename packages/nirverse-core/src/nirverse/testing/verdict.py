@@ -10,11 +10,16 @@ from ..api import Result, run
 from ..backends import get_backend
 from ..compare import compare
 from ..errors import BackendUnavailableError, UnsupportedNodeError, UnsupportedSemanticsError
+from ..isolation import OK, RAISED, backend_child, isolates
+from ..isolation import TIMED_OUT as TIMED_OUT_OUTCOME
 from .catalogue import Case
 
-__all__ = ["Verdict", "run_case", "IDENTICAL", "DEVIATING", "UNSUPPORTED", "UNAVAILABLE", "ERROR"]
+__all__ = ["Verdict", "run_case", "IDENTICAL", "DEVIATING", "UNSUPPORTED", "UNAVAILABLE", "ERROR", "CRASHED", "TIMED_OUT"]
 
 IDENTICAL, DEVIATING, UNSUPPORTED, UNAVAILABLE, ERROR = "identical", "deviating", "unsupported", "unavailable", "error"
+#: the backend's process died (``signal`` names the signal) / ran past the time limit; only isolated runs
+#: (backends with ``native_code``) can report these, every other backend's results are kept
+CRASHED, TIMED_OUT = "crashed", "timed_out"
 
 
 @dataclass
@@ -30,12 +35,14 @@ class Verdict:
     measures: dict[str, Any] = field(default_factory=dict)
     wall_time: float = 0.0
     build_time: float = 0.0
+    #: the signal that killed the backend's process (``CRASHED``), e.g. "SIGSEGV"
+    signal: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def summary(self) -> str:
-        if self.status in (UNSUPPORTED, UNAVAILABLE, ERROR):
+        if self.status in (UNSUPPORTED, UNAVAILABLE, ERROR, CRASHED, TIMED_OUT):
             return f"{self.backend} on {self.case}: {self.status}: {self.reason}"
         m = self.measures
         return (
@@ -45,8 +52,30 @@ class Verdict:
         )
 
 
-def run_case(backend: str, case: Case) -> Verdict:
-    """Run ``case`` on ``backend`` (in the case's dtype, states recorded) and compare with the reference."""
+def run_case(backend: str, case: Case, isolate: bool | None = None) -> Verdict:
+    """Run ``case`` on ``backend`` (in the case's dtype, states recorded) and compare with the reference.
+
+    A backend with native code runs in its own child process (:mod:`nirverse.isolation`): when that
+    process dies the verdict is ``CRASHED`` with the signal, past the time limit ``TIMED_OUT``.
+    ``isolate`` overrides that choice (``False`` for a check that patches the framework in this process).
+    """
+    try:
+        if not (isolates(backend) if isolate is None else isolate):
+            return _run_case_here(backend, case)
+        version = get_backend(backend).info().version
+    except BackendUnavailableError as exc:
+        return Verdict(backend, case.id, UNAVAILABLE, dtype=case.dtype, reason=str(exc))
+    outcome = backend_child(backend).call(_run_case_here, backend, case)
+    if outcome.status == OK:
+        return outcome.value
+    status = {TIMED_OUT_OUTCOME: TIMED_OUT, RAISED: ERROR}.get(outcome.status, CRASHED)
+    reason = outcome.describe() if status != ERROR else f"the isolated run failed: {outcome.describe()}"
+    return Verdict(backend, case.id, status, version, case.dtype, reason=reason, signal=outcome.signal,
+                   wall_time=outcome.wall_time)
+
+
+def _run_case_here(backend: str, case: Case) -> Verdict:
+    """:func:`run_case` in this process."""
     try:
         version = get_backend(backend).info().version
     except BackendUnavailableError as exc:
