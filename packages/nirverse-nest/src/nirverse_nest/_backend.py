@@ -68,9 +68,11 @@ class NESTBackend(Backend):
         return RunOutput(outputs, states)
 
     def to_nir(self, model: Any, semantics: Semantics) -> Any:
+        """``model`` = (populations {name: NodeCollection}, steps); see :func:`nirverse_nest.to_nir`."""
         from ._to_nir import to_nir
 
-        return to_nir(model, semantics)
+        populations, steps = model
+        return to_nir(populations, steps)
 
     def node_level(self, plan: Plan, name: str, dtype: str) -> NodeLevel:
         from nirverse.errors import UnsupportedSemanticsError
