@@ -99,7 +99,8 @@ class NESTNetwork:
             for name, i in self.network.neurons.items():
                 shape = self.network.shapes[name]
                 states[name] = {k: a.reshape(batch, steps, *shape) for k, a in trace[i].items()}
-        self.last = {"kernel": nest.GetKernelStatus(["local_num_threads", "num_processes", "biological_time"])}
+        keys = ("local_num_threads", "num_processes", "biological_time")
+        self.last = {"kernel": dict(zip(keys, nest.GetKernelStatus(list(keys))))}
         return outputs, states
 
 

@@ -1,0 +1,127 @@
+"""The NEST backend against the reference: threads, batches, the NIR paper's neuron, refusals, levels,
+and the NEST facts the mapping rests on (measured in NEST, not assumed)."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+import nir
+import nirverse
+import nirverse_nest
+import numpy as np
+import pytest
+from nirverse.errors import UnsupportedNodeError, UnsupportedSemanticsError
+from nirverse.testing.catalogue import load_cases
+from nirverse.testing.graphs import around
+from nirverse_nest._model import import_nest
+
+PAPER = files("nirverse.testing") / "data" / "nir-paper"
+
+
+def _case(case_id):
+    (case,) = load_cases([case_id])
+    return case
+
+
+@pytest.mark.parametrize("case_id", ["recurrent-lif-exp-value-1step", "feedforward-euler-value-imm"])
+def test_one_and_two_threads_are_identical(case_id):
+    case = _case(case_id)
+    runs = []
+    for threads in (1, 2):
+        net = nirverse_nest.from_nir(case.graph(), case.semantics, threads=threads)
+        outputs, _ = net.run(case.inputs)
+        assert net.last["kernel"]["local_num_threads"] == threads
+        runs.append(outputs)
+    for name, expected in case.outputs.items():
+        assert expected.any()
+        np.testing.assert_array_equal(runs[1][name], runs[0][name])  # bit for bit
+        np.testing.assert_allclose(runs[0][name], expected, rtol=1e-9, atol=1e-9)
+
+
+def test_batch_copies_equal_single_runs():
+    case = _case("recurrent-lif-euler-value-1step")
+    x = next(iter(case.inputs.values()))
+    assert x.shape[0] > 1
+    whole = nirverse.run(case.graph(), case.inputs, case.semantics, backend="nest").outputs
+    name = next(iter(case.inputs))
+    for b in range(x.shape[0]):
+        one = nirverse.run(case.graph(), {name: x[b:b + 1]}, case.semantics, backend="nest").outputs
+        for out in whole:
+            np.testing.assert_array_equal(one[out][0], whole[out][b])
+
+
+def test_paper_lif_spikes_at_the_exact_solution():
+    """The paper's neuron (v_reset = 0) under reset='value': NEST spikes at 460, 510, 710, 760 as the exact
+    solution; its catalogue case uses 'subtract', which NEST's models cannot do (refused)."""
+    stimulus = np.loadtxt(str(PAPER / "lif_exact.csv"), delimiter=",")
+    sem = nirverse.Semantics(1e-4, method="exp", reset="value")
+    res = nirverse.run(str(PAPER / "lif_norse.nir"), stimulus[:, 0].reshape(1, -1, 1), sem, backend="nest", record=True)
+    ref = nirverse.run(str(PAPER / "lif_norse.nir"), stimulus[:, 0].reshape(1, -1, 1), sem, record=True)
+    assert np.nonzero(res.outputs["output"][0, :, 0])[0].tolist() == [460, 510, 710, 760]
+    (name,) = ref.states
+    np.testing.assert_allclose(res.states[name]["v"], ref.states[name]["v"], rtol=1e-9, atol=1e-9)
+
+
+def test_subtract_reset_and_float32_are_refused():
+    g = around(nir.LIF(tau=np.array([0.01]), r=np.ones(1), v_leak=np.zeros(1), v_threshold=np.ones(1),
+                   v_reset=np.zeros(1)), (1,))
+    x = np.ones((1, 5, 1))
+    with pytest.raises(UnsupportedSemanticsError, match="subtract"):
+        nirverse.run(g, x, nirverse.Semantics(1e-3, reset="subtract"), backend="nest")
+    with pytest.raises(UnsupportedSemanticsError, match="float32"):
+        nirverse.run(g, x, nirverse.Semantics(1e-3), backend="nest", dtype="float32")
+
+
+def test_continuous_neuron_output_feeding_a_node_is_refused():
+    case = next(c for c in load_cases() if c.semantics.reset == "value" and "li" in c.graph().nodes
+                and "thr" in c.graph().nodes)
+    with pytest.raises(UnsupportedNodeError, match="spikes only"):
+        nirverse.run(case.graph(), case.inputs, case.semantics, backend="nest")
+
+
+def test_levels_and_mutation():
+    case = _case("recurrent-lif-exp-value-1step")
+    labels = {lv.type: lv for lv in nirverse.explain(case.graph(), case.semantics, backend="nest")}
+    assert labels["LIF"].level == "native" and labels["LIF"].construct == "nest.iaf_psc_delta"
+    backend = nirverse.backends.get_backend("nest")
+    with backend.perturb("nest.iaf_psc_delta"):
+        bad = nirverse.run(case.graph(), case.inputs, case.semantics, backend="nest", record=True)
+    good = nirverse.run(case.graph(), case.inputs, case.semantics, backend="nest", record=True)
+    name = next(n for n, s in good.states.items() if "v" in s)
+    assert not np.allclose(bad.states[name]["v"], good.states[name]["v"], rtol=1e-9, atol=1e-9)
+    euler = _case("single-cubalif-euler-value-imm")
+    (cuba,) = [lv for lv in nirverse.explain(euler.graph(), euler.semantics, backend="nest") if lv.type == "CubaLIF"]
+    assert cuba.level == "adapted" and cuba.construct == "nest.iaf_psc_exp"
+
+
+def test_nest_compares_with_greater_or_equal_and_delivers_one_step_later():
+    """The two NEST facts behind V_th = nextafter(θ) and the lag schedule."""
+    nest = import_nest()
+    nest.ResetKernel()
+    nest.resolution = 1.0
+    neuron = nest.Create("iaf_psc_delta", params={"E_L": 0.0, "V_m": 0.0, "V_reset": 0.0, "t_ref": 0.0,
+                                                   "tau_m": 1e300, "C_m": 1.0, "V_th": 1.0})
+    gen = nest.Create("spike_generator", params={"spike_times": [1.0], "spike_weights": [1.0]})
+    nest.Connect(gen, neuron, syn_spec={"weight": 1.0, "delay": 1.0})
+    rec = nest.Create("spike_recorder")
+    nest.Connect(neuron, rec)
+    nest.Simulate(5.0)
+    # sent in step 0 (stamp 1), added in step 1, V == V_th fires (>=), stamp 2
+    assert rec.get("events")["times"].tolist() == [2.0]
+
+
+def test_threshold_equal_to_input_does_not_fire():
+    """The semantics compares strictly: an IF reaching exactly v_threshold stays silent, in NEST too."""
+    g = around(nir.IF(r=np.ones(1), v_threshold=np.array([1.0]), v_reset=np.zeros(1)), (1,))
+    x = np.zeros((1, 6, 1))
+    x[0, [0, 1, 2], 0] = [0.5, 0.5, 0.25]
+    res = nirverse.run(g, x, nirverse.Semantics(1.0), backend="nest")
+    assert res.outputs[next(iter(res.outputs))][0, :, 0].tolist() == [0, 0, 1, 0, 0, 0]
+
+
+def test_import_and_run_print_nothing(capfd):
+    case = _case("single-lif-exp-value-imm")
+    capfd.readouterr()
+    nirverse.run(case.graph(), case.inputs, case.semantics, backend="nest")
+    out, err = capfd.readouterr()
+    assert out == "" and "NEST" not in err
