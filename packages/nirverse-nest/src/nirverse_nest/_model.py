@@ -107,11 +107,14 @@ class NESTNetwork:
 def _create(nest: Any, pop: Population, batch: int) -> Any:
     if pop.generator:
         return nest.Create("spike_generator", pop.size * batch)
-    nodes = nest.Create(pop.spec.model, pop.size * batch)
-    params = {k: np.tile(v, batch).tolist() for k, v in pop.spec.params.items()}
+    params = {k: np.asarray(v, dtype=np.float64) for k, v in pop.spec.params.items()}
     if pop.spec.model in PERTURBED:
-        params["E_L"] = [v + PERTURBED[pop.spec.model] for v in params["E_L"]]
-    nodes.set(params)
+        params["E_L"] = params["E_L"] + PERTURBED[pop.spec.model]
+    uniform = {k: float(v[0]) for k, v in params.items() if np.all(v == v[0])}
+    nodes = nest.Create(pop.spec.model, pop.size * batch, params=uniform)
+    varying = {k: np.tile(v, batch).tolist() for k, v in params.items() if k not in uniform}
+    if varying:
+        nodes.set(varying)
     return nodes
 
 
@@ -129,10 +132,16 @@ def _send(nest: Any, gens: Any, x: np.ndarray, lag: int) -> None:
 
 
 def _connect(nest: Any, pops: list[Population], ids: list, pr: Any, batch: int) -> None:
-    m = pr.matrix.tocoo()
     gain = pops[pr.dst].spec.gain
-    weights = m.data * gain[m.row]
     n_src, n_dst = pops[pr.src].size, pops[pr.dst].size
+    if pr.matrix.nnz == n_src * n_dst:  # dense: one all_to_all per sample with the weight matrix
+        w = pr.matrix.toarray() * gain[:, None]
+        for b in range(batch):
+            src, dst = ids[pr.src][b * n_src:(b + 1) * n_src], ids[pr.dst][b * n_dst:(b + 1) * n_dst]
+            nest.Connect(src, dst, "all_to_all", {"synapse_model": "static_synapse", "weight": w, "delay": float(pr.delay)})
+        return
+    m = pr.matrix.tocoo()
+    weights = m.data * gain[m.row]
     src0, dst0 = ids[pr.src][0].global_id, ids[pr.dst][0].global_id
     offsets = np.arange(batch)[:, None]
     sources = (src0 + offsets * n_src + m.col[None, :]).reshape(-1)
