@@ -62,12 +62,10 @@ def test_paper_lif_spikes_at_the_exact_solution():
     np.testing.assert_allclose(res.states[name]["v"], ref.states[name]["v"], rtol=1e-9, atol=1e-9)
 
 
-def test_subtract_reset_and_float32_are_refused():
+def test_float32_is_refused():
     g = around(nir.LIF(tau=np.array([0.01]), r=np.ones(1), v_leak=np.zeros(1), v_threshold=np.ones(1),
                    v_reset=np.zeros(1)), (1,))
     x = np.ones((1, 5, 1))
-    with pytest.raises(UnsupportedSemanticsError, match="subtract"):
-        nirverse.run(g, x, nirverse.Semantics(1e-3, reset="subtract"), backend="nest")
     with pytest.raises(UnsupportedSemanticsError, match="float32"):
         nirverse.run(g, x, nirverse.Semantics(1e-3), backend="nest", dtype="float32")
 
@@ -79,7 +77,7 @@ def test_continuous_neuron_output_feeding_a_node_is_refused():
         nirverse.run(case.graph(), case.inputs, case.semantics, backend="nest")
 
 
-def test_levels_and_mutation():
+def test_builtin_levels_and_mutation():
     case = _case("recurrent-lif-exp-value-1step")
     labels = {lv.type: lv for lv in nirverse.explain(case.graph(), case.semantics, backend="nest")}
     assert labels["LIF"].level == "native" and labels["LIF"].construct == "nest.iaf_psc_delta"
@@ -125,3 +123,57 @@ def test_import_and_run_print_nothing(capfd):
     nirverse.run(case.graph(), case.inputs, case.semantics, backend="nest")
     out, err = capfd.readouterr()
     assert out == "" and "NEST" not in err
+
+
+nestml = pytest.mark.skipif(
+    not __import__("nirverse_nest._nestml", fromlist=["x"]).nestml_installed(), reason="NESTML is not installed"
+)
+
+
+def _need_module():
+    from nirverse_nest._nestml import nestml_reason
+
+    reason = nestml_reason()
+    if reason is not None:
+        pytest.skip(reason)
+
+
+@nestml
+@pytest.mark.parametrize("case_id", ["paper-braille-bias-zero-euler-value-1step", "paper-braille-subtract-euler-subtract-imm"])
+def test_braille_rnns_emulated_with_zero_mismatches(case_id):
+    """Both Braille RNNs: recurrent CubaLIF (no exact iaf_psc_exp schedule) and subtractive reset run as the
+    plugin's NESTML model, with every spike in the reference's step; the built-in models stay unperturbed."""
+    _need_module()
+    case = _case(case_id)
+    labels = {lv.type: lv.level for lv in nirverse.explain(case.graph(), case.semantics, backend="nest")}
+    assert labels["CubaLIF"] == "emulated"
+    result = nirverse.run(case.graph(), case.inputs, case.semantics, backend="nest", record=True)
+    backend = nirverse.backends.get_backend("nest")
+    with backend.perturb("nest.iaf_psc_delta"), backend.perturb("nest.iaf_psc_exp"):
+        again = nirverse.run(case.graph(), case.inputs, case.semantics, backend="nest", record=True)
+    for name, expected in case.outputs.items():
+        assert int(np.count_nonzero(result.outputs[name] != expected)) == 0
+        np.testing.assert_array_equal(again.outputs[name], result.outputs[name])
+    for node, states in case.states.items():
+        for key, value in states.items():
+            np.testing.assert_allclose(result.states[node][key], value, rtol=1e-9, atol=1e-9)
+
+
+@nestml
+def test_emulated_one_and_two_threads_are_identical():
+    _need_module()
+    case = _case("recurrent-cubalif-exp-subtract-1step")
+    runs = [nirverse_nest.from_nir(case.graph(), case.semantics, threads=t).run(case.inputs)[0] for t in (1, 2)]
+    for name, expected in case.outputs.items():
+        np.testing.assert_array_equal(runs[1][name], runs[0][name])
+        np.testing.assert_array_equal(runs[0][name], expected)
+
+
+def test_without_nestml_subtract_is_refused(monkeypatch):
+    import nirverse_nest._nestml as nestml_module
+
+    monkeypatch.setattr(nestml_module, "nestml_installed", lambda: False)
+    g = around(nir.LIF(tau=np.array([0.01]), r=np.ones(1), v_leak=np.zeros(1), v_threshold=np.ones(1),
+                   v_reset=np.zeros(1)), (1,))
+    with pytest.raises(UnsupportedSemanticsError, match="subtract"):
+        nirverse.run(g, np.ones((1, 5, 1)), nirverse.Semantics(1e-3, reset="subtract"), backend="nest")

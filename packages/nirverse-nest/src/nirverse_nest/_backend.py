@@ -26,15 +26,14 @@ INSTALL_HINT = "pip install 'nirverse[nest]' (installs nest-simulator from PyPI;
 class NESTBackend(Backend):
     """NEST 3: iaf_psc_delta / iaf_psc_exp populations, spike_generator inputs, static_synapse connections.
 
-    Both methods and both latencies (``"immediate"`` by lagged populations, where the graph allows it),
-    reset ``"value"`` (NEST's models cannot subtract), float64.
+    Both methods, both resets (``"subtract"`` through the plugin's NESTML model), both latencies
+    (``"immediate"`` by lagged populations, where the graph allows it), float64.
     """
 
     name = "nest"
     framework = "nest-simulator"
     module = "nest"
     install_hint = INSTALL_HINT
-    resets = frozenset({"value"})
     dtypes = frozenset({"float64"})
     exports = True
 
@@ -51,17 +50,30 @@ class NESTBackend(Backend):
             return f"importing nest failed: {type(exc).__name__}: {exc}"
         return None
 
+    def _lower(self, plan: Plan) -> Any:
+        from ._lowering import choose
+        from ._nestml import nestml_installed
+
+        return choose(plan, nestml_installed())
+
     def check_support(self, plan: Plan, semantics: Semantics, dtype: str) -> None:
         super().check_support(plan, semantics, dtype)
-        from ._lowering import lower
+        from nirverse.errors import UnsupportedSemanticsError
 
-        lower(plan)
+        from ._lowering import lower
+        from ._nestml import nestml_reason
+
+        if self._lower(plan).mode == "nestml" and (reason := nestml_reason()) is not None:
+            try:
+                lower(plan, "builtin")
+            except (UnsupportedNodeError, UnsupportedSemanticsError) as builtin:
+                raise type(builtin)(f"{builtin}; the plugin's NESTML model is unavailable: {reason}",
+                                    node=builtin.node, field=builtin.field) from None
 
     def build(self, plan: Plan, dtype: str) -> Any:
-        from ._lowering import lower
         from ._model import NESTNetwork
 
-        return NESTNetwork(lower(plan), threads=int(os.environ.get("NIRVERSE_NEST_THREADS", "1")))
+        return NESTNetwork(self._lower(plan), threads=int(os.environ.get("NIRVERSE_NEST_THREADS", "1")))
 
     def run(self, model: Any, inputs: Mapping[str, np.ndarray], record: bool) -> RunOutput:
         outputs, states = model.run(inputs, record)
@@ -77,16 +89,15 @@ class NESTBackend(Backend):
     def node_level(self, plan: Plan, name: str, dtype: str) -> NodeLevel:
         from nirverse.errors import UnsupportedSemanticsError
 
-        from ._lowering import lower
         from ._mapping import level_of
 
-        label = level_of(plan.types[name], name, plan.semantics)
         try:
-            lower(plan)
+            mode = self._lower(plan).mode
         except (UnsupportedNodeError, UnsupportedSemanticsError) as exc:
-            if getattr(exc, "node", None) == name:
+            if getattr(exc, "node", None) == name or exc.field == "reset":
                 raise UnsupportedNodeError(str(exc), node=name, field=getattr(exc, "field", None)) from exc
-        return label
+            mode = "builtin"
+        return level_of(plan.types[name], name, plan.semantics, mode)
 
     @contextlib.contextmanager
     def perturb(self, construct: str) -> Iterator[None]:

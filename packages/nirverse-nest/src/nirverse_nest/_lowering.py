@@ -32,9 +32,9 @@ from nirverse.graph import Plan
 from nirverse.validation import NEURON_TYPES
 
 from ._linear import LINEAR_TYPES, delay_split, linear_map, node_bias
-from ._mapping import CONTINUOUS, NestSpec, neuron_spec, probe_spec, threshold_spec
+from ._mapping import CONTINUOUS, NestSpec, emulated_spec, neuron_spec, probe_spec, threshold_spec
 
-__all__ = ["Population", "Projection", "Network", "lower", "MAX_PATHS"]
+__all__ = ["Population", "Projection", "Network", "lower", "choose", "MAX_PATHS"]
 
 MAX_PATHS = 20000
 
@@ -84,6 +84,8 @@ class Network:
     neurons: dict[str, int]
     inputs: dict[str, int]
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    #: "builtin" (NEST's iaf models) or "nestml" (every neuron node as the plugin's NESTML model)
+    mode: str = "builtin"
 
     @property
     def max_lag(self) -> int:
@@ -106,7 +108,7 @@ def _direct_source(plan: Plan, output: str) -> str | None:
         node = src
 
 
-def _populations(plan: Plan) -> tuple[list[Population], dict[str, int], dict[str, tuple[int, tuple]], set[str]]:
+def _populations(plan: Plan, mode: str) -> tuple[list[Population], dict[str, int], dict[str, tuple[int, tuple]], set[str]]:
     pops: list[Population] = []
     index: dict[str, int] = {}
     size = lambda n: int(math.prod(plan.out_shapes[n]))  # noqa: E731
@@ -117,7 +119,10 @@ def _populations(plan: Plan) -> tuple[list[Population], dict[str, int], dict[str
             pops.append(Population(name, "input", kind, size(name)))
         elif kind in NEURON_TYPES:
             index[name] = len(pops)
-            spec = neuron_spec(kind, plan.params[name], plan.semantics, name)
+            if mode == "nestml":
+                spec = emulated_spec(kind, plan.params[name], plan.semantics)
+            else:
+                spec = neuron_spec(kind, plan.params[name], plan.semantics, name)
             pops.append(Population(name, "neuron", kind, size(name), spec))
         elif kind == "Threshold":
             index[name] = len(pops)
@@ -174,9 +179,23 @@ def _paths(plan: Plan, index: dict[str, int], probes: set[str]) -> dict[tuple, s
     return found
 
 
-def lower(plan: Plan) -> Network:
+def choose(plan: Plan, nestml: bool) -> Network:
+    """NEST's built-in models where they run ``plan`` exactly, else (``nestml``: NESTML is installed) the
+    plugin's NESTML model for every neuron node; the built-in refusal when neither can."""
+    try:
+        return lower(plan, "builtin")
+    except (UnsupportedNodeError, UnsupportedSemanticsError) as builtin:
+        if not nestml:
+            raise
+        try:
+            return lower(plan, "nestml")
+        except (UnsupportedNodeError, UnsupportedSemanticsError):
+            raise builtin from None
+
+
+def lower(plan: Plan, mode: str = "builtin") -> Network:
     """Populations, projections and lags for ``plan`` (raises Unsupported*Error where NEST cannot)."""
-    pops, index, outputs, probes = _populations(plan)
+    pops, index, outputs, probes = _populations(plan, mode)
     projections: list[Projection] = []
     const: int | None = None
     for (origin, dst, k), m in _paths(plan, index, probes).items():
@@ -201,7 +220,7 @@ def lower(plan: Plan) -> Network:
     return Network(
         populations=pops, projections=projections, outputs=outputs,
         neurons={n: i for n, i in index.items() if plan.types[n] in NEURON_TYPES},
-        inputs={n: index[n] for n in plan.inputs}, shapes={n: plan.out_shapes[n] for n in plan.nodes},
+        inputs={n: index[n] for n in plan.inputs}, shapes={n: plan.out_shapes[n] for n in plan.nodes}, mode=mode,
     )
 
 

@@ -21,9 +21,10 @@ uses the same step's current, :math:`v_t = a v_{t-1} + c\, i_t`. With :math:`P_{
 NEST's :math:`V` after step :math:`s+1` is :math:`v_s`: the membrane runs one NEST step behind the
 current (the population's output ``offset`` is 1, see :mod:`._lowering`). Adapted.
 
-Reset ``"subtract"`` has no NEST built-in model (every ``iaf_*`` model resets to ``V_reset``) and NESTML
-modules cannot be built against the PyPI wheel (its ``nest-config`` reports the wheel builder's paths):
-spiking nodes under ``"subtract"`` are refused.
+Reset ``"subtract"`` has no NEST built-in model (every ``iaf_*`` model resets to ``V_reset``;
+``mat2_psc_exp``, whose threshold could carry the subtraction, cannot fire in two consecutive steps), and a
+recurrent CubaLIF has no exact schedule with ``iaf_psc_exp``. Such graphs run every neuron node as the
+plugin's NESTML model (:mod:`._nestml`, *emulated*) where NESTML can build it, and are refused otherwise.
 """
 
 from __future__ import annotations
@@ -33,11 +34,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from nirverse.errors import UnsupportedNodeError, UnsupportedSemanticsError
-from nirverse.levels import ADAPTED, NATIVE, NodeLevel
+from nirverse.levels import ADAPTED, EMULATED, NATIVE, NodeLevel
 from nirverse.semantics import Semantics
 from nirverse.validation import NEURON_TYPES
 
-__all__ = ["NestSpec", "neuron_spec", "threshold_spec", "probe_spec", "level_of", "SPIKING", "CONTINUOUS", "INFINITE_TAU"]
+__all__ = ["NestSpec", "neuron_spec", "emulated_spec", "threshold_spec", "probe_spec", "level_of", "SPIKING",
+           "CONTINUOUS", "INFINITE_TAU"]
 
 #: node types whose NEST populations emit spikes
 SPIKING = frozenset({"IF", "LIF", "CubaLIF", "Threshold"})
@@ -47,10 +49,11 @@ CONTINUOUS = frozenset({"I", "LI", "CubaLI"})
 INFINITE_TAU, ZERO_TAU = 1e300, 1e-300
 DELTA, EXP = "iaf_psc_delta", "iaf_psc_exp"
 STATIC = "static_synapse"
+_BUILTIN_LIMITS = ("their iaf models reset to V_reset (no subtraction), iaf_psc_exp integrates with the previous "
+                   "step's current (no exact schedule for a recurrent CubaLIF)")
 SUBTRACT_REASON = (
-    "NEST's built-in iaf models reset the membrane to V_reset; reset='subtract' needs a NESTML model, and "
-    "NESTML modules cannot be built against the PyPI nest-simulator wheel (its nest-config reports the wheel "
-    "builder's paths)"
+    "NEST's built-in iaf models reset the membrane to V_reset; reset='subtract' needs the plugin's NESTML model "
+    "(pip install 'nirverse-nest[nestml]', plus cmake, a C++ compiler and the Boost and libltdl headers)"
 )
 
 
@@ -66,6 +69,9 @@ class NestSpec:
     offset: int = 0
     shift: np.ndarray | None = None
     i_scale: np.ndarray | None = None
+    spiking: bool = True
+    v_name: str = "V_m"
+    i_names: tuple[str, ...] = ("I_syn_ex", "I_syn_in")
 
 
 def tau_steps(tau: np.ndarray, semantics: Semantics, node: str, field: str) -> np.ndarray:
@@ -122,7 +128,7 @@ def neuron_spec(kind: str, params: Mapping[str, np.ndarray], semantics: Semantic
         common["V_th"] = np.full(n, np.inf)
         common["V_reset"] = np.zeros(n)
     if not cuba:
-        return NestSpec(DELTA, common, gain, 0, leak)
+        return NestSpec(DELTA, common, gain, 0, leak, spiking=kind in SPIKING)
     if np.any(gain == 0):
         raise UnsupportedNodeError(
             "a zero membrane gain κ(tau_mem)·r leaves the synaptic current unobservable in iaf_psc_exp",
@@ -132,7 +138,8 @@ def neuron_spec(kind: str, params: Mapping[str, np.ndarray], semantics: Semantic
     p21 = propagator_21(tau_syn, tau)
     common.update(tau_syn_ex=tau_syn, tau_syn_in=tau_syn, I_e=np.zeros(n))
     scale = gain / p21  # NEST's I = scale * i
-    return NestSpec(EXP, common, semantics.kappa(flat["tau_syn"]) * flat["w_in"] * scale, 1, leak, 1.0 / scale)
+    gain = semantics.kappa(flat["tau_syn"]) * flat["w_in"] * scale
+    return NestSpec(EXP, common, gain, 1, leak, 1.0 / scale, spiking=kind in SPIKING)
 
 
 def threshold_spec(params: Mapping[str, np.ndarray]) -> NestSpec:
@@ -148,7 +155,28 @@ def probe_spec(n: int) -> NestSpec:
     """An Output that sums several edges: a memoryless, never-firing iaf_psc_delta read by a multimeter."""
     p = {"E_L": np.zeros(n), "V_m": np.zeros(n), "C_m": np.ones(n), "t_ref": np.zeros(n),
          "tau_m": np.full(n, ZERO_TAU), "V_th": np.full(n, np.inf), "V_reset": np.zeros(n)}
-    return NestSpec(DELTA, p, np.ones(n), 0, np.zeros(n))
+    return NestSpec(DELTA, p, np.ones(n), 0, np.zeros(n), spiking=False)
+
+
+def emulated_spec(kind: str, params: Mapping[str, np.ndarray], semantics: Semantics) -> NestSpec:
+    """The NESTML ``nirverse_neuron`` (:mod:`._nestml`): the semantics' step, weights unscaled, no lag."""
+    flat = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in params.items()}
+    n = flat["r"].size
+    cuba, leaky, spiking = kind in ("CubaLI", "CubaLIF"), kind not in ("I", "IF"), kind in SPIKING
+    tau = flat.get("tau_mem", flat.get("tau"))
+    full = lambda value: np.full(n, float(value))  # noqa: E731
+    p = {
+        "kappa": semantics.kappa(tau) if leaky else full(semantics.dt), "leaky": full(leaky),
+        "v_leak": flat["v_leak"] if leaky else full(0), "r": flat["r"], "cuba": full(cuba),
+        "kappa_syn": semantics.kappa(flat["tau_syn"]) if cuba else full(1), "w_in": flat.get("w_in", full(1)),
+        "v_th": flat["v_threshold"] if spiking else full(0), "v_reset": flat["v_reset"] if spiking else full(0),
+        "subtract": full(semantics.reset == "subtract"), "spiking": full(spiking),
+        "v": flat["v_leak"] if leaky else full(0),
+    }
+    from ._nestml import MODEL
+
+    return NestSpec(MODEL, p, full(1), 0, full(0), full(1) if cuba else None, spiking=spiking, v_name="v",
+                    i_names=("i",))
 
 
 _REASONS = {
@@ -166,8 +194,14 @@ _REASONS = {
 _MODEL = {"LIF": DELTA, "LI": DELTA, "IF": DELTA, "I": DELTA, "CubaLIF": EXP, "CubaLI": EXP, "Threshold": DELTA}
 
 
-def level_of(kind: str, node: str, semantics: Semantics) -> NodeLevel:
+def level_of(kind: str, node: str, semantics: Semantics, mode: str = "builtin") -> NodeLevel:
     """The level of a node NEST runs (no NEST import); linear nodes become static_synapse connections."""
+    if kind in NEURON_TYPES and mode == "nestml":
+        from ._nestml import CONSTRUCT
+
+        return NodeLevel(node, kind, EMULATED, CONSTRUCT, "the semantics' step written in NESTML (model "
+                         "nirverse_neuron), compiled into a NEST module; NEST's built-in models cannot do this graph: "
+                         + _BUILTIN_LIMITS)
     if kind in NEURON_TYPES or kind == "Threshold":
         if kind in SPIKING and semantics.reset == "subtract":
             raise UnsupportedNodeError(SUBTRACT_REASON, node=node, field="reset", expected="reset='value'")

@@ -60,6 +60,10 @@ class NESTNetwork:
         batch, steps = int(first.shape[0]), int(first.shape[1])
         nest.ResetKernel()
         nest.set(resolution=1.0, local_num_threads=int(self.threads), print_time=False)
+        if self.network.mode == "nestml":
+            from ._nestml import install_module
+
+            install_module(nest)
         ids = [_create(nest, pop, batch) for pop in self.network.populations]
         self._feed(nest, ids, inputs, batch, steps)
         for pr in self.network.projections:
@@ -82,7 +86,7 @@ class NESTNetwork:
         wanted = {i for i, _ in self.network.outputs.values()}
         if record:
             wanted |= set(self.network.neurons.values())
-        spiking = {i for i in wanted if pops[i].role in ("neuron", "threshold") and np.isfinite(pops[i].spec.params["V_th"]).all()}
+        spiking = {i for i in wanted if pops[i].role in ("neuron", "threshold") and pops[i].spec.spiking}
         continuous = {i for i in wanted if pops[i].role == "probe" or (pops[i].role == "neuron" and (record or i not in spiking))}
         return spiking, continuous
 
@@ -158,10 +162,10 @@ def _recorders(nest: Any, ids: list, spiking: set[int], continuous: set[int], po
         for i in sorted(spiking):
             nest.Connect(ids[i], out["spikes"])
     if continuous:
-        names = ["V_m"] + (["I_syn_ex", "I_syn_in"] if any(pops[i].spec.model == "iaf_psc_exp" for i in continuous) else [])
         out["multimeter"] = {}
         for i in sorted(continuous):
-            own = names if pops[i].spec.model == "iaf_psc_exp" else ["V_m"]
+            spec = pops[i].spec
+            own = [spec.v_name] + (list(spec.i_names) if spec.i_scale is not None else [])
             mm = nest.Create("multimeter", params={"record_from": own, "interval": 1.0})
             nest.Connect(mm, ids[i])
             out["multimeter"][i] = mm
@@ -204,10 +208,11 @@ def _traces(nest, meters, ids, recorders, pops, batch, steps) -> dict[int, dict[
         pop, n = pops[i], pops[i].size
         local = ev["senders"].astype(np.int64) - ids[i][0].global_id
         times = np.rint(ev["times"]).astype(np.int64)
-        out[i] = {"v": _grid(ev["V_m"], local, times - pop.out_lag - 1, batch, steps, n) + pop.spec.shift[None, None, :]}
-        if pop.spec.model == "iaf_psc_exp":
-            current = ev["I_syn_ex"] + ev["I_syn_in"]
-            out[i]["i"] = _grid(current, local, times - pop.lag - 1, batch, steps, n) * pop.spec.i_scale[None, None, :]
+        spec = pop.spec
+        out[i] = {"v": _grid(ev[spec.v_name], local, times - pop.out_lag - 1, batch, steps, n) + spec.shift[None, None, :]}
+        if spec.i_scale is not None:
+            current = sum(ev[name] for name in spec.i_names)
+            out[i]["i"] = _grid(current, local, times - pop.lag - 1, batch, steps, n) * spec.i_scale[None, None, :]
     return out
 
 
