@@ -9,6 +9,11 @@ scalar parameters, dense ``all_to_all`` connections, a ``spike_recorder``. NEST 
 its own, so there is no third column.
 
     python benchmarks/bench_nest.py [--steps 2000] [--repeats 5]
+    python benchmarks/bench_nest.py --recurrent 2048 --backends nest brian2 genn norse [--steps 1000]
+
+``--recurrent N`` times ``nirverse.run`` on a recurrent LIF network (Input(100) -> Affine -> LIF(N) with
+a sparse N x N recurrent Linear -> Output) on each backend (one run each after a warm-up), and checks
+every backend's spikes against the reference.
 """
 
 from __future__ import annotations
@@ -72,12 +77,47 @@ def run_hand(graph, semantics, x):
     return raster
 
 
+def make_recurrent(n, n_in=100, density=0.05, seed=0):
+    rng = np.random.default_rng(seed)
+    rec = rng.normal(0, 1.0 / np.sqrt(density * n), (n, n)) * (rng.random((n, n)) < density)
+    return nir.NIRGraph(
+        nodes={
+            "in": nir.Input(input_type={"input": np.array([n_in])}),
+            "fc": nir.Affine(weight=rng.normal(0, 2.0 / np.sqrt(n_in), (n, n_in)), bias=np.zeros(n)),
+            "lif": nir.LIF(tau=np.full(n, 0.02), r=np.ones(n), v_leak=np.zeros(n), v_threshold=np.ones(n),
+                           v_reset=np.zeros(n)),
+            "rec": nir.Linear(weight=rec),
+            "out": nir.Output(output_type={"output": np.array([n])}),
+        },
+        edges=[("in", "fc"), ("fc", "lif"), ("lif", "rec"), ("rec", "lif"), ("lif", "out")],
+    )
+
+
+def compare_backends(n, backends, steps):
+    semantics = nirverse.Semantics(1e-3, "exp", "value", "one-step")
+    graph = make_recurrent(n)
+    x = np.random.default_rng(1).uniform(0, 1, (1, steps, 100))
+    ref = nirverse.run(graph, x, semantics, backend="reference").outputs["out"]
+    print(f"recurrent LIF N={n}, {steps} steps, one-step latency, exp, float64; reference spikes {int(ref.sum())}")
+    for name in backends:
+        nirverse.run(graph, x[:, :10], semantics, backend=name)  # warm-up (compilation, caches)
+        t0 = time.perf_counter()
+        out = nirverse.run(graph, x, semantics, backend=name).outputs["out"]
+        took = time.perf_counter() - t0
+        print(f"{name:<10} {took:8.3f} s  mismatches vs reference {int(np.count_nonzero(out != ref))}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--sizes", type=int, nargs=3, default=(100, 400, 10))
+    ap.add_argument("--recurrent", type=int, default=0, help="N: compare backends on a recurrent network")
+    ap.add_argument("--backends", nargs="+", default=["nest"])
     args = ap.parse_args()
+    if args.recurrent:
+        compare_backends(args.recurrent, args.backends, args.steps)
+        return
     from nirverse_nest._backend import NESTBackend
 
     semantics = nirverse.Semantics(1e-3, "exp", "value", "one-step")
