@@ -90,8 +90,14 @@ def test_builtin_levels_and_mutation():
     name = next(n for n, s in good.states.items() if "v" in s)
     assert not np.allclose(bad.states[name]["v"], good.states[name]["v"], rtol=1e-9, atol=1e-9)
     euler = _case("single-cubalif-euler-value-imm")
-    (cuba,) = [lv for lv in nirverse.explain(euler.graph(), euler.semantics, backend="nest") if lv.type == "CubaLIF"]
-    assert cuba.level == "adapted" and cuba.construct == "nest.iaf_psc_exp"
+    labels = {lv.type: lv for lv in nirverse.explain(euler.graph(), euler.semantics, backend="nest")}
+    assert labels["CubaLIF"].level == "adapted" and labels["CubaLIF"].construct == "nest.iaf_psc_exp"
+    good = nirverse.run(euler.graph(), euler.inputs, euler.semantics, backend="nest", record=True)
+    for construct in ("nest.iaf_psc_exp", labels["Affine"].construct):
+        with backend.perturb(construct):
+            bad = nirverse.run(euler.graph(), euler.inputs, euler.semantics, backend="nest", record=True)
+        (name,) = good.states
+        assert not np.allclose(bad.states[name]["v"], good.states[name]["v"], rtol=1e-9, atol=1e-9), construct
 
 
 def test_nest_compares_with_greater_or_equal_and_delivers_one_step_later():

@@ -101,7 +101,8 @@ class NESTBackend(Backend):
 
     @contextlib.contextmanager
     def perturb(self, construct: str) -> Iterator[None]:
-        """NEST's models are C++: ``nest.<model>`` is perturbed by building it with E_L off by 1e-3."""
+        """NEST's models are C++: ``nest.<neuron model>`` is perturbed by building it with E_L off by 1e-3,
+        ``nest.static_synapse`` by adding 1e-3 to every connection's weight."""
         from ._model import PERTURBED
 
         model = construct.removeprefix("nest.")

@@ -33,7 +33,8 @@ from ._lowering import Network, Population
 
 __all__ = ["NESTNetwork", "import_nest", "PERTURBED"]
 
-#: NEST model -> amount added to its E_L while a mutation check perturbs it (see NESTBackend.perturb)
+#: NEST model -> amount added to its E_L (neuron models) or to every weight (``static_synapse``) while a
+#: mutation check perturbs it (see NESTBackend.perturb)
 PERTURBED: dict[str, float] = {}
 
 
@@ -152,14 +153,15 @@ def _send(nest: Any, gens: Any, x: np.ndarray, lag: int) -> None:
 def _connect(nest: Any, pops: list[Population], ids: list, pr: Any, batch: int) -> None:
     gain = pops[pr.dst].spec.gain
     n_src, n_dst = pops[pr.src].size, pops[pr.dst].size
+    bump = PERTURBED.get("static_synapse", 0.0)
     if pr.matrix.nnz == n_src * n_dst:  # dense: one all_to_all per sample with the weight matrix
-        w = pr.matrix.toarray() * gain[:, None]
+        w = pr.matrix.toarray() * gain[:, None] + bump
         for b in range(batch):
             src, dst = ids[pr.src][b * n_src:(b + 1) * n_src], ids[pr.dst][b * n_dst:(b + 1) * n_dst]
             nest.Connect(src, dst, "all_to_all", {"synapse_model": "static_synapse", "weight": w, "delay": float(pr.delay)})
         return
     m = pr.matrix.tocoo()
-    weights = m.data * gain[m.row]
+    weights = m.data * gain[m.row] + bump
     src0, dst0 = ids[pr.src][0].global_id, ids[pr.dst][0].global_id
     offsets = np.arange(batch)[:, None]
     sources = (src0 + offsets * n_src + m.col[None, :]).reshape(-1)
