@@ -185,3 +185,14 @@ def test_without_nestml_subtract_is_refused(monkeypatch):
                    v_reset=np.zeros(1)), (1,))
     with pytest.raises(UnsupportedSemanticsError, match="subtract"):
         nirverse.run(g, np.ones((1, 5, 1)), nirverse.Semantics(1e-3, reset="subtract"), backend="nest")
+
+
+def test_unbuildable_nestml_module_is_a_refusal_with_the_reason(monkeypatch):
+    import nirverse_nest._nestml as nestml_module
+
+    monkeypatch.setattr(nestml_module, "nestml_installed", lambda: True)
+    monkeypatch.setattr(nestml_module, "_module", lambda: "cmake is not on PATH (simulated)")
+    g = around(nir.LIF(tau=np.array([0.01]), r=np.ones(1), v_leak=np.zeros(1), v_threshold=np.ones(1),
+                   v_reset=np.zeros(1)), (1,))
+    with pytest.raises(UnsupportedSemanticsError, match="NESTML model is unavailable: cmake is not on PATH"):
+        nirverse.run(g, np.ones((1, 5, 1)), nirverse.Semantics(1e-3, reset="subtract"), backend="nest")

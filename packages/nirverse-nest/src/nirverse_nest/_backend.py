@@ -67,8 +67,9 @@ class NESTBackend(Backend):
             try:
                 lower(plan, "builtin")
             except (UnsupportedNodeError, UnsupportedSemanticsError) as builtin:
-                raise type(builtin)(f"{builtin}; the plugin's NESTML model is unavailable: {reason}",
-                                    node=builtin.node, field=builtin.field) from None
+                raise type(builtin)(f"NEST's built-in models cannot run this graph and the plugin's NESTML model "
+                                    f"is unavailable: {reason}", node=builtin.node, field=builtin.field,
+                                    expected=builtin.expected) from None
 
     def build(self, plan: Plan, dtype: str) -> Any:
         from ._model import NESTNetwork
