@@ -196,3 +196,26 @@ def test_unbuildable_nestml_module_is_a_refusal_with_the_reason(monkeypatch):
                    v_reset=np.zeros(1)), (1,))
     with pytest.raises(UnsupportedSemanticsError, match="NESTML model is unavailable: cmake is not on PATH"):
         nirverse.run(g, np.ones((1, 5, 1)), nirverse.Semantics(1e-3, reset="subtract"), backend="nest")
+
+
+@pytest.mark.parametrize("latency", ["immediate", "one-step"])
+def test_lagged_populations_start_at_rest(latency):
+    """Populations with lag L > 0 are frozen until NEST step L: a LIF resting above its threshold and a
+    Threshold below 0 fire on their own, and must not do so before their semantic step 0."""
+    n = 3
+    g = nir.NIRGraph(nodes={
+        "in": nir.Input(input_type={"input": np.array([n])}),
+        "fc": nir.Affine(weight=np.eye(n) * 0.5, bias=np.zeros(n)),
+        "lif": nir.LIF(tau=np.full(n, 0.005), r=np.ones(n), v_leak=np.array([2.0, 0.0, 1.5]),
+                       v_threshold=np.ones(n), v_reset=np.zeros(n)),
+        "w": nir.Linear(weight=np.ones((2, n))),
+        "thr": nir.Threshold(threshold=np.array([-0.5, 0.5])),
+        "out": nir.Output(output_type={"output": np.array([2])}),
+        "spikes": nir.Output(output_type={"output": np.array([n])}),
+    }, edges=[("in", "fc"), ("fc", "lif"), ("lif", "w"), ("w", "thr"), ("thr", "out"), ("lif", "spikes")])
+    x = np.random.default_rng(0).uniform(0, 3, (1, 20, n))
+    sem = nirverse.Semantics(1e-3, latency=latency)
+    ref = nirverse.run(g, x, sem, record=True)
+    res = nirverse.run(g, x, sem, backend="nest", record=True)
+    assert ref.outputs["out"][0, 0, 0] == 1.0  # the Threshold below 0 fires at step 0
+    assert nirverse.compare(res, ref).identical

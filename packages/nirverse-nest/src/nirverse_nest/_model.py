@@ -85,7 +85,7 @@ class NESTNetwork:
             _connect(nest, self.network.populations, ids, pr, batch)
         spiking, continuous = self._recorded_populations(record)
         recorders = _recorders(nest, ids, spiking, continuous, self.network.populations)
-        nest.Simulate(float(steps + self.network.max_lag + 1))
+        _simulate_from_lags(nest, ids, self.network.populations, steps + self.network.max_lag + 1)
         return self._collect(nest, ids, recorders, batch, steps, record)
 
     def _feed(self, nest: Any, ids: list, inputs: Mapping[str, np.ndarray], batch: int, steps: int) -> None:
@@ -121,6 +121,23 @@ class NESTNetwork:
         keys = ("local_num_threads", "num_processes", "biological_time")
         self.last = {"kernel": dict(zip(keys, nest.GetKernelStatus(list(keys))))}
         return outputs, states
+
+
+def _simulate_from_lags(nest: Any, ids: list, pops: list[Population], total: int) -> None:
+    """Simulate ``total`` steps, each neuron population frozen (not updated, no spontaneous spikes) until
+    NEST step L, where its semantic step 0 begins: the semantics starts every state at rest at t = 0."""
+    starts: dict[int, list[int]] = {}
+    for i, pop in enumerate(pops):
+        if not pop.generator and pop.lag > 0:
+            ids[i].set(frozen=True)
+            starts.setdefault(pop.lag, []).append(i)
+    done = 0
+    for lag in sorted(starts):
+        nest.Simulate(float(lag - done))
+        for i in starts[lag]:
+            ids[i].set(frozen=False)
+        done = lag
+    nest.Simulate(float(total - done))
 
 
 def _create(nest: Any, pop: Population, batch: int) -> Any:
