@@ -11,8 +11,11 @@ after the other by default.
 * Spiking outputs are read from a ``spike_recorder`` (a spike in NEST step :math:`s` has time
   :math:`s + 1`, semantic step :math:`s - L - e`); membranes and currents from a ``multimeter`` with
   interval 1 (the value after NEST step :math:`s` at time :math:`s + 1`).
-* Connections are ``static_synapse`` arrays (``one_to_one`` over explicit pairs) with weight
-  :math:`M_{ij} \cdot gain_i` and the scheduled delay.
+* Connections are ``static_synapse`` with weight :math:`M_{ij} \cdot gain_i` and the scheduled delay:
+  ``all_to_all`` with the weight matrix where :math:`M` is dense, ``one_to_one`` over explicit pairs
+  (conv, pool, sparse) otherwise.
+* A population with lag :math:`L > 0` is ``frozen`` (not updated) until NEST step :math:`L`, its semantic
+  step 0, so that nothing fires before the semantics starts.
 
 Under MPI (an MPI-built NEST, ``mpirun -n R python ...``) every rank creates the same network (NEST
 places each neuron on one rank) and records its local neurons; :func:`_gather` combines the ranks'
