@@ -219,3 +219,17 @@ def test_lagged_populations_start_at_rest(latency):
     res = nirverse.run(g, x, sem, backend="nest", record=True)
     assert ref.outputs["out"][0, 0, 0] == 1.0  # the Threshold below 0 fires at step 0
     assert nirverse.compare(res, ref).identical
+
+
+@nestml
+def test_paper_lif_with_the_papers_subtractive_reset_and_nestml_run_quietly(capfd):
+    """The paper ran its neuron with subtractive reset: through the NESTML model NEST spikes at the exact
+    solution's 460, 510, 710, 760 too, and loading the module prints nothing."""
+    _need_module()
+    stimulus = np.loadtxt(str(PAPER / "lif_exact.csv"), delimiter=",")
+    sem = nirverse.Semantics(1e-4, method="exp", reset="subtract")
+    capfd.readouterr()
+    res = nirverse.run(str(PAPER / "lif_norse.nir"), stimulus[:, 0].reshape(1, -1, 1), sem, backend="nest")
+    out, err = capfd.readouterr()
+    assert out == "" and "NEST" not in err
+    assert np.nonzero(res.outputs["output"][0, :, 0])[0].tolist() == [460, 510, 710, 760]
