@@ -26,6 +26,7 @@ the NEST version. Needs cmake, a C++20 compiler, and the Boost and libltdl heade
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import hashlib
 import os
 import shutil
@@ -179,12 +180,15 @@ def _module() -> Path | str:
             return f"building the NESTML module needs {tool}, which is not on PATH"
     cache_dir = _cache_dir()
     module = cache_dir / "install" / f"{MODULE}.so"
-    if module.exists():
-        return module
-    try:
-        return _build(cache_dir)
-    except (RuntimeError, subprocess.TimeoutExpired, OSError) as exc:
-        return f"{exc} (needs cmake, a C++20 compiler, and the Boost and libltdl development headers)"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time; the others then find the module
+        if module.exists():
+            return module
+        try:
+            return _build(cache_dir)
+        except (RuntimeError, subprocess.TimeoutExpired, OSError) as exc:
+            return f"{exc} (needs cmake, a C++20 compiler, and the Boost and libltdl development headers)"
 
 
 def nestml_reason() -> str | None:
