@@ -233,3 +233,18 @@ def test_paper_lif_with_the_papers_subtractive_reset_and_nestml_run_quietly(capf
     out, err = capfd.readouterr()
     assert out == "" and "NEST" not in err
     assert np.nonzero(res.outputs["output"][0, :, 0])[0].tolist() == [460, 510, 710, 760]
+
+
+def test_explain_imports_neither_nest_nor_nestml():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, nirverse\n"
+        "from nirverse.testing.catalogue import load_cases\n"
+        "for c in load_cases(['paper-braille-subtract-euler-subtract-imm', 'recurrent-lif-exp-value-1step']):\n"
+        "    nirverse.explain(c.graph(), c.semantics, backend='nest')\n"
+        "print([m for m in ('nest', 'pynestml') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("[]"), out
