@@ -248,3 +248,23 @@ def test_explain_imports_neither_nest_nor_nestml():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("[]"), out
+
+
+@pytest.mark.parametrize("method,reset,latency", [
+    (m, r, lat) for m in ("euler", "exp") for r in ("value", "subtract") for lat in ("immediate", "one-step")])
+def test_generated_graphs_with_continuous_inputs_are_identical(method, reset, latency):
+    """Graphs of the core's generators with another seed than the catalogue's and continuous, partly
+    negative inputs, under every semantics: identical to the reference (subtract needs the NESTML model)."""
+    from nirverse.testing import graphs as builders
+    from nirverse_nest._nestml import nestml_reason
+
+    if reset == "subtract" and nestml_reason() is not None:
+        pytest.skip(nestml_reason())
+    rng = np.random.default_rng(11)
+    sem = nirverse.Semantics(1e-3, method=method, reset=reset, latency=latency)
+    for g in (builders.feedforward(11), builders.recurrent("CubaLIF", 11), builders.nested(11),
+              builders.delay_chain(1e-3, 11)):
+        (inp,) = [k for k, v in g.nodes.items() if isinstance(v, nir.Input)]
+        x = rng.uniform(-0.5, 2.0, (2, 30, int(np.prod(g.nodes[inp].input_type["input"]))))
+        ref = nirverse.run(g, x, sem, record=True)
+        assert nirverse.compare(nirverse.run(g, x, sem, backend="nest", record=True), ref).identical
