@@ -73,10 +73,19 @@ def test_float32_is_refused():
 
 
 def test_continuous_neuron_output_feeding_a_node_is_refused():
-    case = next(c for c in load_cases() if c.semantics.reset == "value" and "li" in c.graph().nodes
-                and "thr" in c.graph().nodes)
+    """LI -> Linear -> LIF needs the LI's value at the LIF: NEST neurons send spikes only."""
+    g = nir.NIRGraph(nodes={
+        "in": nir.Input(input_type={"input": np.array([2])}),
+        "li": nir.LI(tau=np.full(2, 0.01), r=np.ones(2), v_leak=np.zeros(2)),
+        "w": nir.Linear(weight=np.ones((1, 2))),
+        "lif": nir.LIF(tau=np.full(1, 0.01), r=np.ones(1), v_leak=np.zeros(1), v_threshold=np.ones(1),
+                       v_reset=np.zeros(1)),
+        "out": nir.Output(output_type={"output": np.array([1])}),
+    }, edges=[("in", "li"), ("li", "w"), ("w", "lif"), ("lif", "out")])
     with pytest.raises(UnsupportedNodeError, match="spikes only"):
-        nirverse.run(case.graph(), case.inputs, case.semantics, backend="nest")
+        nirverse.run(g, np.ones((1, 5, 2)), nirverse.Semantics(1e-3), backend="nest")
+    (li,) = [lv for lv in nirverse.explain(g, nirverse.Semantics(1e-3), backend="nest") if lv.node == "li"]
+    assert li.level == "refused"
 
 
 def test_builtin_levels_and_mutation():
@@ -269,3 +278,32 @@ def test_generated_graphs_with_continuous_inputs_are_identical(method, reset, la
         x = rng.uniform(-0.5, 2.0, (2, 30, int(np.prod(g.nodes[inp].input_type["input"]))))
         ref = nirverse.run(g, x, sem, record=True)
         assert nirverse.compare(nirverse.run(g, x, sem, backend="nest", record=True), ref).identical
+
+
+@nestml
+@pytest.mark.parametrize("latency", ["immediate", "one-step"])
+def test_threshold_of_a_continuous_neuron_runs_inside_its_nestml_neuron(latency):
+    """LI (resting at v_leak != 0) -> Threshold (one θ below 0): the Threshold is computed inside the LI's
+    NESTML neuron; across the delayed edge ('one-step') it sees 0 at step 0, as the semantics says."""
+    _need_module()
+    n = 4
+    g = nir.NIRGraph(nodes={
+        "in": nir.Input(input_type={"input": np.array([n])}),
+        "fc": nir.Affine(weight=np.random.default_rng(2).normal(0, 1, (n, n)), bias=np.zeros(n)),
+        "li": nir.LI(tau=np.full(n, 0.004), r=np.ones(n), v_leak=np.array([0.3, -0.2, 0.0, 0.1])),
+        "thr": nir.Threshold(threshold=np.array([-0.1, 0.2, 0.05, 0.4])),
+        "w": nir.Linear(weight=np.ones((2, n))),
+        "lif": nir.LIF(tau=np.full(2, 0.01), r=np.ones(2), v_leak=np.zeros(2), v_threshold=np.ones(2),
+                       v_reset=np.zeros(2)),
+        "out": nir.Output(output_type={"output": np.array([2])}),
+        "trace": nir.Output(output_type={"output": np.array([n])}),
+    }, edges=[("in", "fc"), ("fc", "li"), ("li", "thr"), ("thr", "w"), ("w", "lif"), ("lif", "out"),
+              ("li", "trace")])
+    x = np.random.default_rng(3).uniform(-1, 2, (2, 40, n))
+    sem = nirverse.Semantics(1e-3, latency=latency)
+    ref = nirverse.run(g, x, sem, record=True)
+    res = nirverse.run(g, x, sem, backend="nest", record=True)
+    assert ref.outputs["out"].any()
+    assert nirverse.compare(res, ref).identical
+    labels = {lv.node: lv.level for lv in nirverse.explain(g, sem, backend="nest")}
+    assert labels["thr"] == labels["li"] == "emulated"

@@ -93,12 +93,20 @@ class NESTBackend(Backend):
         from ._mapping import level_of
 
         try:
-            mode = self._lower(plan).mode
+            network = self._lower(plan)
         except (UnsupportedNodeError, UnsupportedSemanticsError) as exc:
             if getattr(exc, "node", None) == name or exc.field == "reset":
                 raise UnsupportedNodeError(str(exc), node=name, field=getattr(exc, "field", None)) from exc
-            mode = "builtin"
-        return level_of(plan.types[name], name, plan.semantics, mode)
+            return level_of(plan.types[name], name, plan.semantics, "builtin")
+        if name in network.fused:
+            from nirverse.levels import EMULATED
+
+            from ._nestml import CONSTRUCT
+
+            return NodeLevel(name, plan.types[name], EMULATED, CONSTRUCT,
+                             f"computed inside the NESTML neuron of {network.fused[name]!r}, whose value it thresholds "
+                             "(NEST neurons send spikes only, so the value cannot travel to a separate node)")
+        return level_of(plan.types[name], name, plan.semantics, network.mode)
 
     @contextlib.contextmanager
     def perturb(self, construct: str) -> Iterator[None]:

@@ -17,7 +17,8 @@ NEST steps than delayed edges (e.g. a recurrent CubaLIF, whose membrane lags its
 schedule: :class:`UnsupportedSemanticsError`.
 
 NEST neurons communicate by spikes only: a continuous neuron output (I, LI, CubaLI) can be read by an
-Output (through a multimeter) but cannot feed another node.
+Output (through a multimeter), and, with the NESTML model, by a Threshold computed inside the neuron
+(:func:`_fuse`); it cannot feed any other node.
 """
 
 from __future__ import annotations
@@ -80,12 +81,15 @@ class Network:
 
     populations: list[Population]
     projections: list[Projection]
-    outputs: dict[str, tuple[int, tuple[int, ...]]]
+    #: Output name -> (population index, output shape, "spikes" or "v")
+    outputs: dict[str, tuple[int, tuple[int, ...], str]]
     neurons: dict[str, int]
     inputs: dict[str, int]
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     #: "builtin" (NEST's iaf models) or "nestml" (every neuron node as the plugin's NESTML model)
     mode: str = "builtin"
+    #: Threshold node -> the continuous neuron node whose NESTML neuron also computes it (nestml mode)
+    fused: dict[str, str] = field(default_factory=dict)
 
     @property
     def max_lag(self) -> int:
@@ -135,9 +139,10 @@ def _populations(plan: Plan, mode: str) -> tuple[list[Population], dict[str, int
             index[name] = len(pops)
             probes.add(name)
             pops.append(Population(name, "probe", "Output", size(name), probe_spec(size(name))))
-            outputs[name] = (index[name], plan.out_shapes[name])
+            outputs[name] = (index[name], plan.out_shapes[name], "v")
         else:
-            outputs[name] = (index[src], plan.out_shapes[name])
+            kind = "v" if plan.types[src] in CONTINUOUS else "spikes"
+            outputs[name] = (index[src], plan.out_shapes[name], kind)
     return pops, index, outputs, probes
 
 
@@ -179,6 +184,38 @@ def _paths(plan: Plan, index: dict[str, int], probes: set[str]) -> dict[tuple, s
     return found
 
 
+def _fuse(plan: Plan, pops: list[Population], index: dict[str, int], outputs: dict, found: dict) -> dict[str, str]:
+    """NESTML mode: a Threshold whose only input is one continuous neuron (I, LI, CubaLI) elementwise,
+    through at most one delayed edge, becomes part of that neuron's NESTML model, which fires when its
+    value (this step's, or the previous step's with 0 before step 0) exceeds θ; the Threshold's edges
+    then leave that neuron. Mutates ``found`` and ``outputs``; returns {Threshold: neuron}."""
+    fused: dict[str, str] = {}
+    for thr, t in list(index.items()):
+        keys = [key for key in found if key[1] == t]
+        if plan.types[thr] != "Threshold" or len(keys) != 1 or isinstance(keys[0][0], tuple):
+            continue
+        origin, _, k = keys[0]
+        m = found[keys[0]]
+        alone = [key for key in found if key[0] == origin] == keys
+        if plan.types[origin] not in CONTINUOUS or k > 1 or not alone or m.shape[0] != m.shape[1]:
+            continue
+        if (m != sp.identity(m.shape[0], format="csr")).nnz:
+            continue
+        spec = pops[index[origin]].spec
+        theta = np.asarray(plan.params[thr]["threshold"], dtype=np.float64).reshape(-1)
+        spec.params.update(fused=np.ones_like(theta), fused_theta=theta, fused_delay=np.full(theta.size, float(k)))
+        spec.spiking = True
+        pops[t].role = "fused"
+        del found[keys[0]]
+        for key in [key for key in found if key[0] == thr]:
+            found[(origin, key[1], key[2])] = found.pop(key)
+        for name, (i, shape, _) in list(outputs.items()):
+            if i == t:
+                outputs[name] = (index[origin], shape, "spikes")
+        fused[thr] = origin
+    return fused
+
+
 def choose(plan: Plan, nestml: bool) -> Network:
     """NEST's built-in models where they run ``plan`` exactly, else (``nestml``: NESTML is installed) the
     plugin's NESTML model for every neuron node; the built-in refusal when neither can."""
@@ -196,9 +233,11 @@ def choose(plan: Plan, nestml: bool) -> Network:
 def lower(plan: Plan, mode: str = "builtin") -> Network:
     """Populations, projections and lags for ``plan`` (raises Unsupported*Error where NEST cannot)."""
     pops, index, outputs, probes = _populations(plan, mode)
+    found = _paths(plan, index, probes)
+    fused = _fuse(plan, pops, index, outputs, found) if mode == "nestml" else {}
     projections: list[Projection] = []
     const: int | None = None
-    for (origin, dst, k), m in _paths(plan, index, probes).items():
+    for (origin, dst, k), m in found.items():
         m = m.tocsr()
         m.eliminate_zeros()
         if m.nnz == 0:
@@ -209,7 +248,7 @@ def lower(plan: Plan, mode: str = "builtin") -> Network:
                 pops.append(Population(None, "const", "Const", 1))
             projections.append(Projection(const, dst, k, m))
             continue
-        if plan.types[origin] in CONTINUOUS:
+        if plan.types[origin] in CONTINUOUS and origin not in fused.values():  # fused: it sends θ's spikes
             raise UnsupportedNodeError(
                 f"NEST neurons send spikes only: the membrane value of this {plan.types[origin]} node cannot "
                 f"reach {pops[dst].node!r}", node=origin, field="edges",
@@ -221,6 +260,7 @@ def lower(plan: Plan, mode: str = "builtin") -> Network:
         populations=pops, projections=projections, outputs=outputs,
         neurons={n: i for n, i in index.items() if plan.types[n] in NEURON_TYPES},
         inputs={n: index[n] for n in plan.inputs}, shapes={n: plan.out_shapes[n] for n in plan.nodes}, mode=mode,
+        fused=fused,
     )
 
 

@@ -100,12 +100,10 @@ class NESTNetwork:
             _send(nest, ids[i], x, self.network.populations[i].lag)
 
     def _recorded_populations(self, record: bool) -> tuple[set[int], set[int]]:
-        pops = self.network.populations
-        wanted = {i for i, _ in self.network.outputs.values()}
+        spiking = {i for i, _, kind in self.network.outputs.values() if kind == "spikes"}
+        continuous = {i for i, _, kind in self.network.outputs.values() if kind == "v"}
         if record:
-            wanted |= set(self.network.neurons.values())
-        spiking = {i for i in wanted if pops[i].role in ("neuron", "threshold") and pops[i].spec.spiking}
-        continuous = {i for i in wanted if pops[i].role == "probe" or (pops[i].role == "neuron" and (record or i not in spiking))}
+            continuous |= set(self.network.neurons.values())
         return spiking, continuous
 
     def _collect(self, nest: Any, ids: list, recorders: dict, batch: int, steps: int, record: bool) -> tuple[dict, dict]:
@@ -113,8 +111,8 @@ class NESTNetwork:
         spikes = _spike_raster(nest, recorders.get("spikes"), ids, recorders, pops, batch, steps)
         trace = _traces(nest, recorders.get("multimeter"), ids, recorders, pops, batch, steps)
         outputs = {}
-        for name, (i, shape) in self.network.outputs.items():
-            value = spikes[i] if i in spikes else trace[i]["v"]
+        for name, (i, shape, kind) in self.network.outputs.items():
+            value = spikes[i] if kind == "spikes" else trace[i]["v"]
             outputs[name] = value.reshape(batch, steps, *shape)
         states = {}
         if record:
@@ -131,7 +129,7 @@ def _simulate_from_lags(nest: Any, ids: list, pops: list[Population], total: int
     NEST step L, where its semantic step 0 begins: the semantics starts every state at rest at t = 0."""
     starts: dict[int, list[int]] = {}
     for i, pop in enumerate(pops):
-        if not pop.generator and pop.lag > 0:
+        if ids[i] is not None and not pop.generator and pop.lag > 0:
             ids[i].set(frozen=True)
             starts.setdefault(pop.lag, []).append(i)
     done = 0
@@ -144,6 +142,8 @@ def _simulate_from_lags(nest: Any, ids: list, pops: list[Population], total: int
 
 
 def _create(nest: Any, pop: Population, batch: int) -> Any:
+    if pop.role == "fused":  # computed inside the NESTML neuron of its input
+        return None
     if pop.generator:
         return nest.Create("spike_generator", pop.size * batch)
     params = {k: np.asarray(v, dtype=np.float64) for k, v in pop.spec.params.items()}

@@ -11,7 +11,9 @@ the semantics' step with the summed spike weights :math:`x` that arrive in that 
     u = v + \kappa(v_{leak} - v + r\,d)\ \text{or}\ v + \Delta t\, r\, d,\quad
     z = [u > v_{th}],\quad v \leftarrow \text{reset}(u, z)
 
-with :math:`d` = :math:`i` (Cuba) or :math:`x`. NESTML 9 scales a spike port by
+with :math:`d` = :math:`i` (Cuba) or :math:`x`. A Threshold whose only input is a continuous neuron
+(I, LI, CubaLI), elementwise, is computed inside that neuron (``fused``): it fires when :math:`v_t > \theta`,
+or :math:`v_{t-1} > \theta` (``prev``, 0 before step 0) across a delayed edge. NESTML 9 scales a spike port by
 ``(0.001 * sum) * 1000.`` (its unit conversion), which can move :math:`x` by one unit in the last place.
 
 Building: ``pynestml`` generates C++ and compiles it with cmake against the headers of the installed
@@ -51,6 +53,7 @@ model nirverse_neuron:
         v real = 0
         i real = 0
         x real = 0
+        prev real = 0
 
     parameters:
         kappa real = 1
@@ -64,6 +67,9 @@ model nirverse_neuron:
         v_reset real = 0
         subtract real = 0
         spiking real = 1
+        fused real = 0
+        fused_theta real = 0
+        fused_delay real = 0
 
     input:
         spikes_in <- spike
@@ -90,6 +96,13 @@ model nirverse_neuron:
             emit_spike()
         else:
             v = u
+        if fused > 0.5:
+            if fused_delay > 0.5:
+                if prev > fused_theta:
+                    emit_spike()
+            elif v > fused_theta:
+                emit_spike()
+            prev = v
 """
 
 
