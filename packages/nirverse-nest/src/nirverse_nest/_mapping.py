@@ -73,6 +73,17 @@ class NestSpec:
     v_name: str = "V_m"
     i_names: tuple[str, ...] = ("I_syn_ex", "I_syn_in")
 
+    def fires_at_rest(self) -> bool:
+        """Whether a neuron left at rest with no input would fire (then it must not run before its start)."""
+        p = self.params
+        if "V_th" in p:  # iaf models: the membrane rests at 0 (relative to v_leak), firing when 0 >= V_th
+            return self.spiking and bool(np.any(p["V_th"] <= 0))
+        rest = p["v"]
+        fused = p.get("fused", np.zeros_like(rest)) > 0.5
+        seen_first = np.where(p.get("fused_delay", np.zeros_like(rest)) > 0.5, 0.0, rest)
+        fused_fires = fused & ((rest > p.get("fused_theta", rest)) | (seen_first > p.get("fused_theta", rest)))
+        return bool((p["spiking"] > 0.5).any() and np.any(rest > p["v_th"])) or bool(fused_fires.any())
+
 
 def tau_steps(tau: np.ndarray, semantics: Semantics, node: str, field: str) -> np.ndarray:
     """τ in steps such that NEST's exp(-h/τ) is the semantics' 1 - κ(τ)."""

@@ -14,8 +14,8 @@ after the other by default.
 * Connections are ``static_synapse`` with weight :math:`M_{ij} \cdot gain_i` and the scheduled delay:
   ``all_to_all`` with the weight matrix where :math:`M` is dense, ``one_to_one`` over explicit pairs
   (conv, pool, sparse) otherwise.
-* A population with lag :math:`L > 0` is ``frozen`` (not updated) until NEST step :math:`L`, its semantic
-  step 0, so that nothing fires before the semantics starts.
+* A population with lag :math:`L > 0` that would fire at rest is ``frozen`` (not updated) until NEST step
+  :math:`L`, its semantic step 0, so that nothing fires before the semantics starts.
 
 Under MPI (an MPI-built NEST, ``mpirun -n R python ...``) every rank creates the same network (NEST
 places each neuron on one rank) and records its local neurons; :func:`_gather` combines the ranks'
@@ -125,11 +125,13 @@ class NESTNetwork:
 
 
 def _simulate_from_lags(nest: Any, ids: list, pops: list[Population], total: int) -> None:
-    """Simulate ``total`` steps, each neuron population frozen (not updated, no spontaneous spikes) until
-    NEST step L, where its semantic step 0 begins: the semantics starts every state at rest at t = 0."""
+    """Simulate ``total`` steps, each neuron population that would fire at rest frozen (not updated) until
+    NEST step L, where its semantic step 0 begins: the semantics starts every state at rest at t = 0. The
+    others stay exactly at rest until then (no input reaches them before their start), unfrozen: freezing
+    costs a second ``Simulate`` call."""
     starts: dict[int, list[int]] = {}
     for i, pop in enumerate(pops):
-        if ids[i] is not None and not pop.generator and pop.lag > 0:
+        if ids[i] is not None and not pop.generator and pop.lag > 0 and pop.spec.fires_at_rest():
             ids[i].set(frozen=True)
             starts.setdefault(pop.lag, []).append(i)
     done = 0
