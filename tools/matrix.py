@@ -47,7 +47,8 @@ def expected_failures(framework: str) -> set[str]:
 def claimed(case: dict, claims: dict) -> bool:
     sem = {k.rsplit(".", 1)[1]: v for k, v in case["semantics"].items()}
     return (set(case["node_types"]) <= set(claims["node_types"]) and sem["method"] in claims["methods"]
-            and sem["reset"] in claims["resets"] and sem["latency"] in claims["latencies"])
+            and sem["reset"] in claims["resets"] and sem["latency"] in claims["latencies"]
+            and case.get("dtype", "float64") in claims.get("dtypes", ("float64", "float32")))
 
 
 def contradictions(results: dict[str, dict], compat: dict) -> list[str]:

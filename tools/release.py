@@ -30,7 +30,7 @@ from pathlib import Path
 import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
-PIN = re.compile(r"(?P<name>nirverse-[a-z0-9-]+)==(?P<version>[^\"',;\]\s]+)")
+PIN = re.compile(r"(?P<name>nirverse-[a-z0-9-]+(?:\[[^\]]*\])?)==(?P<version>[^\"',;\]\s]+)")
 VERSION_LINE = re.compile(r'(?m)^version = "(?P<version>[^"]+)"$')
 #: packages that are libraries of the core itself, not extras of the meta package
 NOT_EXTRAS = {"nirverse-core"}
@@ -58,10 +58,19 @@ def source_version(root: Path = ROOT) -> str:
     return tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"]
 
 
-def _meta_block(dists: list[Distribution], version: str) -> str:
+def _extras_of(meta: dict, dist: Distribution) -> str:
+    """The extras the meta package asks of a plugin (``nirverse-nest[nestml]``): kept across a sync."""
+    for requirement in meta.get("project", {}).get("optional-dependencies", {}).get(dist.extra, []):
+        m = re.match(rf"{re.escape(dist.name)}(\[[^\]]*\])", requirement)
+        if m:
+            return m[1]
+    return ""
+
+
+def _meta_block(dists: list[Distribution], version: str, meta: dict) -> str:
     plugins = [d for d in dists if d.name not in NOT_EXTRAS]
     lines = ["[project.optional-dependencies]"]
-    lines += [f'{d.extra} = ["{d.name}=={version}"]' for d in plugins]
+    lines += [f'{d.extra} = ["{d.name}{_extras_of(meta, d)}=={version}"]' for d in plugins]
     lines.append(f'all = ["nirverse[{",".join(d.extra for d in plugins)}]"]')
     return "\n".join(lines) + "\n"
 
@@ -83,7 +92,7 @@ def expected_meta(root: Path = ROOT) -> str:
     version, dists = source_version(root), distributions(root)
     text = (root / "pyproject.toml").read_text()
     text = re.sub(r'(?m)^dependencies = \["nirverse-core==[^"]*"\]', f'dependencies = ["nirverse-core=={version}"]', text)
-    text = _replace_table(text, "[project.optional-dependencies]", _meta_block(dists, version))
+    text = _replace_table(text, "[project.optional-dependencies]", _meta_block(dists, version, tomllib.loads(text)))
     return _replace_table(text, "[tool.uv.sources]", _sources_block(dists))
 
 

@@ -2,6 +2,7 @@ import subprocess
 import sys
 
 FRAMEWORKS = ["torch", "jax", "brian2", "nengo", "norse", "snntorch", "rockpool", "tonic", "pygenn", "jaxsnn", "sinabs",
+              "nest", "pynestml",
               "matplotlib", "rich"]
 
 

@@ -1,0 +1,3 @@
+import pytest
+
+pytest.importorskip("nest", reason="nest-simulator is not installed: pip install 'nirverse[nest]'")
