@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
@@ -37,6 +39,16 @@ class SpikingJellyBackend(Backend):
     def node_level(self, plan: Plan, name: str, dtype: str) -> NodeLevel:
         return node_level(plan, name, dtype)
 
+    def perturb(self, construct: str) -> AbstractContextManager[None]:
+        """SpikingJelly neurons keep their state in module memories (``v``, ``c``, ``v_seq``), which the
+        core's perturbation of the returned spikes does not reach: shift those too."""
+        from nirverse.testing.mutation import resolve
+
+        _, _, obj = resolve(construct)
+        if isinstance(obj, type) and any(k.__name__ == "MemoryModule" for k in obj.__mro__):
+            return _perturbed_memories(obj)
+        return super().perturb(construct)
+
     def build(self, plan: Plan, dtype: str) -> Any:
         from ._from_nir import TORCH_DTYPES, build_node
         from ._model import SpikingJellyGraph
@@ -63,6 +75,32 @@ class SpikingJellyBackend(Backend):
         from ._to_nir import to_nir
 
         return to_nir(model, semantics)
+
+
+@contextlib.contextmanager
+def _perturbed_memories(cls: type, amount: float = 1e-3) -> Iterator[None]:
+    """Within the block, every call of ``cls.forward`` also leaves its memories and ``v_seq`` off by ``amount``."""
+    from nirverse.testing.mutation import shift
+
+    original = cls.__dict__.get("forward")
+    inherited = cls.forward
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        out = shift(inherited(self, *args, **kwargs), amount)
+        for name, value in list(self._memories.items()):
+            self._memories[name] = shift(value, amount)
+        if getattr(self, "v_seq", None) is not None:
+            self.v_seq = shift(self.v_seq, amount)
+        return out
+
+    cls.forward = forward
+    try:
+        yield
+    finally:
+        if original is None:
+            del cls.forward
+        else:
+            cls.forward = original
 
 
 def from_nir(graph: Any, semantics: Semantics, dtype: str = "float64"):
