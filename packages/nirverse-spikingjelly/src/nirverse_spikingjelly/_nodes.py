@@ -107,6 +107,19 @@ class _Populations(Node):
         self.register_buffer("bias", bias)
         self.shape = tuple(shape)
 
+    _SCALARS = ("tau", "decay_input", "v_threshold", "v_reset", "c_decay", "v_decay", "delay_steps")
+
+    def native_tensors(self) -> dict[str, torch.Tensor]:
+        """Buffers plus the populations' scalar parameters (SpikingJelly keeps those as Python floats)."""
+        out = super().native_tensors()
+        for i, pop in enumerate(self.pops):
+            for attr in self._SCALARS:
+                if hasattr(pop, attr):
+                    value = getattr(pop, attr)
+                    # None (soft reset) as an empty tensor: NaN would never compare equal to itself
+                    out[f"pops.{i}.{attr}"] = torch.tensor([] if value is None else float(value), dtype=torch.float64)
+        return out
+
     def drive(self, x: torch.Tensor) -> torch.Tensor:
         if self.gain is not None:
             x = x * self.gain
