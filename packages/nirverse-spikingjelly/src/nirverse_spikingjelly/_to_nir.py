@@ -7,25 +7,25 @@ constant is the one whose leak factor under the semantics is κ (:math:`\Delta t
 :math:`-\Delta t/\ln(1-\kappa)` for exp), so any ``dt`` and either method works. SpikingJelly fires on
 :math:`h \ge \theta`; NIR's threshold is strict, so the exported threshold is the float just below θ.
 
-==========================  ===============================================================================
-SpikingJelly                NIR
-==========================  ===============================================================================
-``IFNode(θ, v_reset)``      IF: r = 1/Δt, v_threshold = prev(θ), v_reset; ``v_reset=None`` needs
-                            ``reset="subtract"``, a float ``reset="value"``; v_reset must be 0 (SpikingJelly
-                            starts the membrane at v_reset, NIR's IF at 0)
-``LIFNode(τ, decay_input)`` LIF: tau = κ⁻¹(1/τ), r = 1 (``decay_input``) or τ (not: the input enters unscaled),
-                            v_leak = v_reset (0 for ``v_reset=None``: SpikingJelly leaks towards it),
-                            v_threshold = prev(θ), v_reset
-``ParametricLIFNode(w)``    as LIFNode with κ = sigmoid(w) (its value at export time)
-``Linear``                  Affine (W, b) or Linear (W); ``layer.Linear`` or ``torch.nn.Linear``
-``Conv1d/Conv2d``           Conv1d/Conv2d (zero padding)
-``AvgPool2d``               AvgPool2d (``count_include_pad``) or SumPool2d (``divisor_override=1``)
-``Flatten``                 Flatten (per-sample dims = torch dims − 1)
-``Sequential``              a chain; also SpikingJelly's ``SeqToANNContainer`` / ``MultiStepContainer``
-``SpikingJellyGraph``       the graph it was built from, each node's parameters read back from its modules --
-                            or, where those still hold the numbers built from the NIR graph and the semantics
-                            is the same, the original NIR parameters (NIR → SpikingJelly → NIR is bit-exact)
-==========================  ===============================================================================
+=============================  ================================================================================
+SpikingJelly                   NIR
+=============================  ================================================================================
+``IFNode(θ, v_reset)``         IF: r = 1/Δt, v_threshold = prev(θ), v_reset; ``v_reset=None`` needs
+                               ``reset="subtract"``, a float ``reset="value"``; v_reset must be 0 (SpikingJelly
+                               starts the membrane at v_reset, NIR's IF at 0)
+``LIFNode(τ, decay_input)``    LIF: tau = κ⁻¹(1/τ), r = 1 (``decay_input``) or τ (not: the input enters unscaled),
+                               v_leak = v_reset (0 for ``v_reset=None``: SpikingJelly leaks towards it),
+                               v_threshold = prev(θ), v_reset
+``ParametricLIFNode(w)``       as LIFNode with κ = sigmoid(w) (its value at export time)
+``Linear``                     Affine (W, b) or Linear (W); ``layer.Linear`` or ``torch.nn.Linear``
+``Conv1d/Conv2d``              Conv1d/Conv2d (zero padding)
+``AvgPool2d``                  AvgPool2d (``count_include_pad``) or SumPool2d (``divisor_override=1``)
+``Flatten``                    Flatten (per-sample dims = torch dims − 1)
+``Sequential``                 a chain; also SpikingJelly's ``SeqToANNContainer`` / ``MultiStepContainer``
+``SpikingJellyGraph``          the graph it was built from, each node's parameters read back from its modules --
+                               or, where those still hold the numbers built from the NIR graph and the semantics
+                               is the same, the original NIR parameters (NIR → SpikingJelly → NIR is bit-exact)
+=============================  ================================================================================
 
 Single- and multi-step models export alike (the step mode changes how a model is called, not its maths).
 """
