@@ -51,7 +51,7 @@ model = torch.nn.Sequential(
 # The loss is SpikingJelly's usual one: mean squared error between the output firing rates and the one-hot
 # label; the spike function's surrogate gradient (``Sigmoid``) makes it differentiable.
 optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
-for step in range(60):
+for _ in range(60):
     x, y = batch(32)
     rate = model(x).mean(0)
     loss = torch.nn.functional.mse_loss(rate, torch.nn.functional.one_hot(y, 2).float())
