@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 from nirverse.errors import UnsupportedNodeError
-from nirverse.levels import ADAPTED, NATIVE, NodeLevel
+from nirverse.levels import ADAPTED, EMULATED, NATIVE, NodeLevel
 
 __all__ = ["NeuronSpec", "neuron_spec", "group_rows", "node_level", "threshold_above", "NEURON_CONSTRUCTS"]
 
@@ -225,8 +225,6 @@ def _neuron_level(name: str, kind: str, spec: NeuronSpec) -> NodeLevel:
 
 def _stateless_level(plan, name: str, kind: str) -> NodeLevel:
     if kind == "Scale":
-        from nirverse.levels import EMULATED
-
         return NodeLevel(name, kind, EMULATED, "torch.nn.Module", "SpikingJelly has no elementwise scale: a torch module")
     construct = STATELESS_CONSTRUCTS[kind]
     p = plan.params[name]

@@ -11,6 +11,7 @@ parameters it was built from (``source``) and a snapshot of its native tensors, 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -135,7 +136,7 @@ class _Populations(Node):
     def merge(self, parts: list[torch.Tensor], like: torch.Tensor) -> torch.Tensor:
         if self.indices[0] is None:
             return parts[0]
-        out = like.new_empty(*like.shape[: like.dim() - len(self.shape)], int(torch.tensor(self.shape).prod()))
+        out = like.new_empty(*like.shape[: like.dim() - len(self.shape)], math.prod(self.shape))
         for i, part in zip(self.indices, parts):
             out[..., i] = part
         return out.reshape(like.shape)
