@@ -12,7 +12,7 @@ import nirverse_spikingjelly  # noqa: E402
 import torch  # noqa: E402
 from nirverse import Semantics  # noqa: E402
 from nirverse.testing import graphs, simulator_backends  # noqa: E402
-from spikingjelly.activation_based import functional, layer, neuron  # noqa: E402
+from spikingjelly.activation_based import base, functional, layer, neuron  # noqa: E402
 
 DT = 1e-3
 F64 = torch.float64
@@ -51,7 +51,8 @@ def _native(model, x: np.ndarray) -> np.ndarray:
     functional.reset_net(model)
     xt = torch.as_tensor(np.swapaxes(x, 0, 1), dtype=F64)
     with torch.no_grad():
-        multi = any(getattr(m, "step_mode", "s") == "m" for m in model.modules())
+        # a MultiStepModule (MultiStepContainer, SeqToANNContainer) has no step_mode attribute until set
+        multi = any(isinstance(m, base.MultiStepModule) or getattr(m, "step_mode", "s") == "m" for m in model.modules())
         y = model(xt) if multi else torch.stack([model(xt[t]) for t in range(xt.shape[0])])
     functional.reset_net(model)
     return np.swapaxes(y.numpy(), 0, 1)
@@ -120,6 +121,8 @@ def _user_models():
         "ParametricLIFNode": (torch.nn.Sequential(_linear(3, 4, 3, step_mode="m"), plif), Semantics(DT, "exp"), (3,)),
         "conv-single-step": (_conv_model("s"), Semantics(DT, reset="subtract"), (1, 4, 4)),
         "conv-multi-step": (_conv_model("m"), Semantics(DT, "exp", "subtract"), (1, 4, 4)),
+        "MultiStepContainer": (layer.MultiStepContainer(_linear(3, 4, 9, gain=6.0), neuron.IFNode(v_reset=None)),
+                               Semantics(DT, reset="subtract"), (3,)),
         "SeqToANNContainer": (torch.nn.Sequential(
             layer.SeqToANNContainer(_linear(3, 5, 8, gain=8.0), torch.nn.Identity()),
             neuron.LIFNode(tau=2.0, step_mode="m"), _linear(5, 2, 5, gain=8.0, step_mode="m"),
@@ -185,6 +188,8 @@ def test_refusals_name_the_node_and_field():
     with pytest.raises(nirverse.UnsupportedNodeError) as err:
         nirverse_spikingjelly.to_nir(torch.nn.Sequential(_linear(3, 2, 0), neuron.IzhikevichNode()), Semantics(DT))
     assert err.value.field == "type"
+    with pytest.raises(nirverse.UnsupportedNodeError, match="TLastSeqToANNContainer"):
+        nirverse_spikingjelly.to_nir(layer.TLastSeqToANNContainer(_linear(3, 2, 0)), Semantics(DT))
     with pytest.raises(nirverse.UnsupportedNodeError, match="input_shape"):
         nirverse_spikingjelly.to_nir(neuron.LIFNode(), Semantics(DT))
 

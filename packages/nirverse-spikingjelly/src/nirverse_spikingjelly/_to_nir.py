@@ -141,8 +141,19 @@ def _stateless(where: str, mod: torch.nn.Module, shape: tuple[int, ...]) -> nir.
                                expected="Linear, Conv1d/2d, AvgPool2d, Flatten, IFNode, LIFNode, ParametricLIFNode")
 
 
+def _chain_types() -> tuple[type, ...]:
+    """Containers that apply their children in order, time first (the TLast ones move time last: refused)."""
+    from spikingjelly.activation_based import layer
+
+    return (torch.nn.Sequential, layer.SeqToANNContainer, layer.MultiStepContainer, layer.StepModeContainer)
+
+
 def _leaves(module: torch.nn.Module, prefix: str = "") -> list[tuple[str, torch.nn.Module]]:
     """The layers of a (nested) Sequential / SpikingJelly container, in order; Identity and Dropout dropped."""
+    if isinstance(module, torch.nn.Sequential) and type(module) not in _chain_types():
+        raise UnsupportedNodeError(f"{type(module).__name__} is not exported", node=prefix.rstrip("_") or "<module>",
+                                   field="type", expected="Sequential, SeqToANNContainer, MultiStepContainer or "
+                                   "StepModeContainer")
     if isinstance(module, torch.nn.Sequential):
         out = []
         for key, child in module.named_children():
