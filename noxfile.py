@@ -133,8 +133,7 @@ def meta(session: nox.Session, extra: str) -> None:
     session.install("build", env=_env())
     for pkg in [ROOT, *sorted((ROOT / "packages").iterdir())]:
         session.run("python", "-m", "build", "--wheel", "--outdir", str(wheels), str(pkg), silent=True, env=_env())
-    links = _env().get("UV_FIND_LINKS", os.environ.get("UV_FIND_LINKS", ""))  # keep a caller's find-links too
-    env = _env() | {"UV_FIND_LINKS": " ".join(filter(None, [str(wheels), links]))}
+    env = _env() | {"UV_FIND_LINKS": " ".join(filter(None, [str(wheels), _env().get("UV_FIND_LINKS", "")]))}
     session.install(*CONSTRAINTS, "--find-links", str(wheels), f"nirverse[{extra}]", env=env)
     session.run("nirverse", "info", env=env)
     session.run("python", "-c", "import nirverse; print(nirverse.available_backends())", env=env)
