@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
@@ -29,6 +30,19 @@ class SpikingJellyBackend(Backend):
     install_hint = "pip install 'nirverse[spikingjelly]' (Python >= 3.11; pin torch, e.g. -c 'torch==2.13.0')"
     node_types = NODE_TYPES
     exports = True
+
+    def check(self) -> str | None:
+        """``import spikingjelly`` alone loads nothing: also import the modules the plugin builds from, so that a
+        broken install reports itself here (and the import's cost is paid here, as for other frameworks)."""
+        reason = super().check()
+        if reason is not None:
+            return reason
+        try:
+            for name in ("spikingjelly.activation_based.neuron", "spikingjelly.activation_based.layer"):
+                importlib.import_module(name)
+        except Exception as exc:  # an installed but broken SpikingJelly
+            return f"importing {name} failed: {type(exc).__name__}: {exc}"
+        return None
 
     def check_support(self, plan: Plan, semantics: Semantics, dtype: str) -> None:
         super().check_support(plan, semantics, dtype)
