@@ -9,6 +9,9 @@ Every stored case becomes one test. A backend that raises ``UnsupportedNodeError
 ``UnsupportedSemanticsError`` is skipped with its reason; a wrong answer fails with its measures;
 cases listed in the plugin's ``expected_failures.txt`` must fail (an entry that no longer matches a
 failing case is itself an error).
+
+``test_levels_are_true`` checks the backend's native / adapted / emulated labels by mutation (see
+:mod:`nirverse.testing.mutation`) on every case with one neuron node.
 """
 
 from __future__ import annotations
@@ -17,8 +20,13 @@ from functools import cache
 from pathlib import Path
 from typing import ClassVar
 
+from ..api import explain
+from ..backends import get_backend
+from ..levels import ADAPTED, NATIVE, NodeLevel
+from ..validation import NEURON_TYPES
 from .catalogue import Case, load_cases
 from .expected import expected_failures_of
+from .mutation import all_perturbed, labelled_constructs, single_neuron_cases
 from .verdict import DEVIATING, ERROR, IDENTICAL, UNAVAILABLE, UNSUPPORTED, Verdict, run_case
 
 __all__ = ["BackendConformance", "FRAMEWORKS", "simulator_backends", "verdict_for"]
@@ -50,6 +58,10 @@ class BackendConformance:
         return load_cases(cls.cases)
 
     @classmethod
+    def mutation_cases(cls) -> list[Case]:
+        return single_neuron_cases(cls.selected_cases())
+
+    @classmethod
     def known_failures(cls) -> dict[str, str]:
         return expected_failures_of(cls.__module__, cls.expected_failures) if cls.expected_failures else _plugin_failures(cls.backend)
 
@@ -73,6 +85,35 @@ class BackendConformance:
         assert verdict.status in (DEVIATING, ERROR)
         pytest.fail(verdict.summary() + _detail(verdict), pytrace=False)
 
+    def test_levels_are_true(self, nirverse_mutation_case: Case) -> None:
+        """Perturbing the construct of a native/adapted neuron node makes the case deviate; perturbing every
+        construct the backend labels native/adapted anywhere leaves an emulated node's case identical."""
+        import pytest
+
+        case = nirverse_mutation_case
+        baseline = verdict_for(self.backend, case)
+        if baseline.status != IDENTICAL:
+            pytest.skip(f"the unperturbed run is {baseline.status}: no baseline to perturb")
+        label, others = _neuron_label(self.backend, case)
+        impl = get_backend(self.backend)
+        if label.level in (NATIVE, ADAPTED):
+            assert label.construct not in others, (
+                f"{label.construct} also serves another node of {case.id}: a deviation would prove nothing")
+            with impl.perturb(label.construct):
+                mutated = run_case(self.backend, case)
+            assert mutated.status in (DEVIATING, ERROR), (
+                f"{case.id}: {label.node} is labelled {label.level} ({label.construct}) but perturbing that "
+                f"construct leaves the case {mutated.status}")
+            return
+        foreign = labelled_constructs(self.backend) - others
+        if not foreign:
+            pytest.skip(f"{self.backend!r} labels no native/adapted construct outside this case's other nodes")
+        with all_perturbed(impl, foreign):
+            mutated = run_case(self.backend, case)
+        assert mutated.status == IDENTICAL, (
+            f"{case.id}: {label.node} is labelled emulated but perturbing {sorted(foreign)} makes it "
+            f"{mutated.status}: {mutated.summary()}")
+
     def test_expected_failures_name_existing_cases(self) -> None:
         known = {c.id for c in load_cases()}
         unknown = sorted(set(self.known_failures()) - known)
@@ -89,6 +130,13 @@ def _plugin_failures(backend: str) -> dict[str, str]:
     except BackendUnavailableError:  # not installed: its cases are skipped anyway
         return {}
     return expected_failures_of(module)
+
+
+def _neuron_label(backend: str, case: Case) -> tuple[NodeLevel, set[str]]:
+    """The label of the case's one neuron node and the constructs of its other nodes."""
+    labels = explain(case.graph(), case.semantics, backend, case.dtype)
+    (label,) = [item for item in labels if item.type in NEURON_TYPES]
+    return label, {item.construct for item in labels if item is not label}
 
 
 def _detail(verdict: Verdict) -> str:
