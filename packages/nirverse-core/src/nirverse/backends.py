@@ -78,6 +78,9 @@ class Backend:
     latencies: ClassVar[frozenset[str]] = frozenset(LATENCIES)
     dtypes: ClassVar[frozenset[str]] = frozenset({"float64", "float32"})
     exports: ClassVar[bool] = False
+    #: the framework's own neuron models (dotted names) that no emulated node may depend on: the kit's
+    #: mutation test perturbs them, with every native/adapted neuron construct, around emulated nodes
+    framework_models: ClassVar[tuple[str, ...]] = ()
 
     # -- availability -------------------------------------------------------------------------
     def version(self) -> str | None:

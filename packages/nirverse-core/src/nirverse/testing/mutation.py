@@ -6,7 +6,8 @@ floating tensors and arrays (torch, numpy, jax), also inside tuples, lists, name
 is patched at its update method (the first of ``forward``, ``step``, ``step_math``, ``__call__`` it defines).
 
 A node labelled native or adapted must deviate from the reference under the perturbation; a node labelled
-emulated must stay identical while every construct the backend labels native is perturbed. A backend whose
+emulated must stay identical while every construct the backend labels native/adapted for a neuron node, and
+every framework model it declares (``Backend.framework_models``), is perturbed. A backend whose
 framework updates state in place (no return value) overrides :meth:`nirverse.Backend.perturb`.
 """
 
@@ -115,16 +116,19 @@ def single_neuron_cases(cases: list[Any]) -> list[Any]:
 
 @functools.cache
 def labelled_constructs(backend: str) -> frozenset[str]:
-    """Every construct ``backend`` labels native or adapted for any node of any catalogue case (under that
-    case's semantics and dtype): what an emulated node must be independent of."""
+    """What an emulated neuron node must be independent of: every construct ``backend`` labels native or
+    adapted for a neuron node of any catalogue case (under that case's semantics and dtype), and the
+    framework's own neuron models it declares (:attr:`nirverse.Backend.framework_models`)."""
     from ..api import explain
+    from ..backends import get_backend
     from ..levels import ADAPTED, NATIVE
+    from ..validation import NEURON_TYPES
     from .catalogue import load_cases
 
-    found: set[str] = set()
+    found: set[str] = set(get_backend(backend).framework_models)
     for case in load_cases():
         found.update(label.construct for label in explain(case.graph(), case.semantics, backend, case.dtype)
-                     if label.level in (NATIVE, ADAPTED))
+                     if label.level in (NATIVE, ADAPTED) and label.type in NEURON_TYPES)
     return frozenset(found)
 
 
