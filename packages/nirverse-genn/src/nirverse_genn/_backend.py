@@ -57,6 +57,11 @@ class GeNNBackend(Backend):
 
         lower(plan)  # raises Unsupported*Error for graphs GeNN cannot schedule exactly
 
+    def node_level(self, plan: Plan, name: str, dtype: str) -> Any:
+        from ._levels import node_level
+
+        return node_level(plan, name, dtype)
+
     def build(self, plan: Plan, dtype: str) -> Any:
         from ._lowering import lower
         from ._model import build_network
