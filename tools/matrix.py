@@ -2,7 +2,9 @@
 
 Reads every scoreboard JSON under --results (written by `pytest --nirverse-scoreboard`: the nox sessions
 `plugin`, `compat`, `integration`) and, optionally, nox's `--report` JSON. Writes Markdown tables under
---out. With --check, exits 1 when compat_matrix.yaml claims support that a run contradicts: a case within
+--out, among them the native / adapted / emulated level of every node type under every semantics
+(`levels.md`, `levels-<backend>.md`), from `nirverse.explain` over the catalogue where nirverse and the
+plugins are installed. With --check, exits 1 when compat_matrix.yaml claims support that a run contradicts: a case within
 a framework's claimed node types and semantics that its backend refused, or that deviated without being
 listed in the plugin's expected_failures.txt.
 """
@@ -138,6 +140,43 @@ def scoreboard_table(results: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _labelling_backends() -> list[str]:
+    """The available simulator backends whose plugin labels its nodes."""
+    from nirverse.api import explain
+    from nirverse.backends import available_backends
+    from nirverse.errors import NirverseError
+    from nirverse.testing.catalogue import load_cases
+
+    case = load_cases(["single-lif-euler-value-imm"])[0]
+    names = []
+    for name in available_backends():
+        try:
+            explain(case.graph(), case.semantics, name)
+        except NirverseError:
+            continue
+        names.append(name)
+    return [n for n in names if n != "reference"]
+
+
+def write_levels(out: Path) -> str:
+    """``levels.md`` (every backend: level per node type and semantics, and the catalogue's neuron nodes per
+    level) and ``levels-<backend>.md`` (constructs and reasons); a note where nirverse is not installed."""
+    try:
+        from nirverse.testing.coverage import grid_markdown, matrix_markdown, shares_markdown
+    except ImportError:
+        note = "(the levels are generated where nirverse and its plugins are installed: `nox -s docs`)\n"
+        (out / "levels.md").write_text(note)
+        return "levels: nirverse not installed here"
+    names = _labelling_backends()
+    (out / "levels.md").write_text(
+        "Neuron nodes of the catalogue's cases (each under its own semantics and dtype), per level:\n\n"
+        + shares_markdown(names) + "\nLevel of every node type (the catalogue's single-node graphs) under every "
+        "method × reset × latency, float64 (float32 noted where it differs):\n\n" + matrix_markdown(names))
+    for name in names:
+        (out / f"levels-{name}.md").write_text(grid_markdown(name))
+    return f"levels of {', '.join(names) or 'no backend'}"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--results", type=Path, action="append", default=[],
@@ -156,7 +195,8 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "matrix.md").write_text(matrix_table(results, compat, reports))
     (args.out / "scoreboard.md").write_text(scoreboard_table(results))
-    print(f"wrote {args.out / 'matrix.md'} and {args.out / 'scoreboard.md'} from {len(results)} result file(s)")
+    levels = write_levels(args.out)
+    print(f"wrote {args.out / 'matrix.md'} and {args.out / 'scoreboard.md'} from {len(results)} result file(s); {levels}")
     if args.check:
         problems = contradictions(results, compat)
         for p in problems:
