@@ -36,6 +36,7 @@ class GeNNBackend(Backend):
     framework = "pygenn"
     module = "pygenn"
     install_hint = INSTALL_HINT
+    framework_models = ("pygenn.neuron_models.LIF",)
 
     def check(self) -> str | None:
         reason = super().check()
@@ -61,6 +62,12 @@ class GeNNBackend(Backend):
         from ._levels import node_level
 
         return node_level(plan, name, dtype)
+
+    def perturb(self, construct: str) -> Any:
+        """GeNN's built-in models are C++ snippets: their populations get an extra DC input (see ``_levels``)."""
+        from ._levels import BUILTIN_LIF, perturbed_builtin
+
+        return perturbed_builtin(construct) if construct == BUILTIN_LIF else super().perturb(construct)
 
     def build(self, plan: Plan, dtype: str) -> Any:
         from ._lowering import lower

@@ -10,13 +10,16 @@ weight-update model (``addToPost(g * x)`` every step) when some source is contin
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from nirverse import Plan
 from nirverse.levels import EMULATED, NATIVE, NodeLevel
 from nirverse.validation import NEURON_TYPES
 
 from ._from_nir import LINEAR_TYPES, SPIKING_SOURCES
 
-__all__ = ["node_level"]
+__all__ = ["node_level", "perturbed_builtin", "BUILTIN_LIF"]
 
 CUSTOM_NEURON, CUSTOM_SYNAPSE = "pygenn.create_neuron_model", "pygenn.create_weight_update_model"
 STATIC_PULSE = "pygenn.weight_update_models.StaticPulse"
@@ -52,3 +55,30 @@ def node_level(plan: Plan, name: str, dtype: str) -> NodeLevel:
                          "folded into a synapse population: GeNN's StaticPulse and DeltaCurr, weights the chain's matrix")
     return NodeLevel(name, kind, EMULATED, CUSTOM_SYNAPSE,
                      "folded into a synapse population with the plugin's graded model addToPost(g * x)")
+
+
+#: GeNN's own LIF, which the kit perturbs around the (emulated) neuron nodes
+BUILTIN_LIF = "pygenn.neuron_models.LIF"
+
+
+@contextlib.contextmanager
+def perturbed_builtin(construct: str, amount: float = 1e-3) -> Iterator[None]:
+    """Within the block, every population of GeNN's built-in neuron model ``construct`` (e.g.
+    ``pygenn.neuron_models.LIF``) gets a ``DC`` current source of ``amount``: GeNN's models are C++ code
+    snippets, so the perturbation is an extra input to every population that uses the model."""
+    import pygenn
+
+    builtin = construct.rsplit(".", 1)[1]
+    original = pygenn.GeNNModel.add_neuron_population
+
+    def add_neuron_population(self, pop_name, num_neurons, neuron, *args, **kwargs):
+        pop = original(self, pop_name, num_neurons, neuron, *args, **kwargs)
+        if neuron == builtin:
+            self.add_current_source(f"{pop_name}_perturbed", "DC", pop, {"amp": amount})
+        return pop
+
+    pygenn.GeNNModel.add_neuron_population = add_neuron_population
+    try:
+        yield
+    finally:
+        pygenn.GeNNModel.add_neuron_population = original
