@@ -64,6 +64,7 @@ import numpy as np
 import torch
 from nirverse import Plan, UnsupportedNodeError
 
+from ._levels import folded_gain, folded_into, input_gain
 from ._nodes import Cell, Cuba, DelayLine, Node, Stateless
 
 __all__ = ["MAPPERS", "build_node", "effective_rate", "TORCH_DTYPES"]
@@ -236,14 +237,21 @@ class Threshold(torch.nn.Module):
 
 
 def _affine(plan: Plan, name: str, dtype: torch.dtype) -> Node:
+    """``torch.nn.Linear``; rows (and bias) times the next neuron's input gain where it is folded here."""
     p = plan.params[name]
-    weight = p["weight"]
-    layer = torch.nn.Linear(weight.shape[1], weight.shape[0], bias="bias" in p, dtype=dtype)
+    weight, bias = p["weight"], p.get("bias")
+    target = folded_gain(plan, name)
+    gain = input_gain(plan, target) if target is not None else None
+    if gain is not None:
+        weight, bias = gain[:, None] * weight, (None if bias is None else gain * bias)
+    layer = torch.nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None, dtype=dtype)
     with torch.no_grad():
         layer.weight.copy_(_t(weight, dtype))
-        if "bias" in p:
-            layer.bias.copy_(_t(p["bias"], dtype))
-    return Stateless(plan.types[name], layer, plan.out_shapes[name], p)
+        if bias is not None:
+            layer.bias.copy_(_t(bias, dtype))
+    node = Stateless(plan.types[name], layer, plan.out_shapes[name], p)
+    node.fold = None if gain is None else _t(gain, dtype)
+    return node
 
 
 def _scale(plan: Plan, name: str, dtype: torch.dtype) -> Node:
@@ -317,5 +325,7 @@ def build_node(plan: Plan, name: str, dtype: str) -> Node:
     if kind not in MAPPERS:
         raise UnsupportedNodeError(f"Norse has no {kind} construct", node=name, field="type")
     node = MAPPERS[kind](plan, name, TORCH_DTYPES[dtype])
+    if isinstance(node, Cell):
+        node.folded = folded_into(plan, name) is not None
     node.take_snapshot()
     return node

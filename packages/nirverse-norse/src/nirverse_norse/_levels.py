@@ -13,7 +13,7 @@ import numpy as np
 from nirverse import Plan
 from nirverse.levels import ADAPTED, EMULATED, NATIVE, NodeLevel
 
-__all__ = ["node_level", "CELLS"]
+__all__ = ["node_level", "CELLS", "input_gain", "folded_into"]
 
 LIF_BOX, LI_BOX = "norse.torch.LIFBoxCell", "norse.torch.LIBoxCell"
 IAF, SNN_CELL = "norse.torch.IAFCell", "norse.torch.module.snn.SNNCell"
@@ -34,6 +34,33 @@ _STATELESS = {
 CELLS = {"LIF": LIF_BOX, "LI": LI_BOX, "IF": IAF, "I": IAF, "CubaLI": LI_BOX, "CubaLIF": LIF_BOX}
 
 
+def input_gain(plan: Plan, name: str) -> np.ndarray:
+    """The multiplier of a LIF/LI (r) or IF/I (Δt·r) node's input, float64."""
+    r = plan.params[name]["r"]
+    return plan.semantics.dt * r if plan.types[name] in ("I", "IF") else r
+
+
+def folded_into(plan: Plan, name: str) -> str | None:
+    """The Affine/Linear node whose rows absorb the input gain of neuron ``name``: its only consumer is this
+    LIF/LI/IF/I node, which has no other input, and the gain is neither 1 everywhere nor 0 anywhere.
+    Then ``r ⊙ (W x + b) = (r ⊙ W) x + r ⊙ b`` and the Norse cell receives its whole input from torch."""
+    if plan.types[name] not in ("LIF", "LI", "IF", "I") or len(plan.incoming[name]) != 1:
+        return None
+    source = plan.incoming[name][0].source
+    if plan.types[source] not in ("Affine", "Linear") or sum(e.source == source for e in plan.edges) != 1:
+        return None
+    gain = input_gain(plan, name)
+    if gain.shape != plan.out_shapes[source] or np.all(gain == 1.0) or np.any(gain == 0.0):
+        return None
+    return source
+
+
+def folded_gain(plan: Plan, name: str) -> str | None:
+    """For an Affine/Linear node: the neuron whose input gain its rows absorb (see :func:`folded_into`)."""
+    targets = [e.target for e in plan.edges if e.source == name]
+    return targets[0] if len(targets) == 1 and folded_into(plan, targets[0]) == name else None
+
+
 def _unit_gain(plan: Plan, name: str, dtype: str) -> bool:
     """Whether the input multiplier the mapping would apply is 1 everywhere (then no gain is applied)."""
     p = plan.params[name]
@@ -47,6 +74,8 @@ def node_level(plan: Plan, name: str, dtype: str) -> NodeLevel:
     kind = plan.types[name]
     if kind in _STATELESS:
         construct, level, reason = _STATELESS[kind]
+        if kind in ("Affine", "Linear") and folded_gain(plan, name):
+            reason += f", rows scaled by the input gain of {folded_gain(plan, name)}"
         return NodeLevel(name, kind, level, construct, reason)
     if kind == "IF" and plan.semantics.reset == "subtract":
         return NodeLevel(name, kind, EMULATED, SNN_CELL,
@@ -58,6 +87,10 @@ def node_level(plan: Plan, name: str, dtype: str) -> NodeLevel:
                          f"plugin composes a LIBoxCell synapse (input w_in x) and a {cell} membrane (input r i)")
     if _unit_gain(plan, name, dtype):
         return NodeLevel(name, kind, NATIVE, CELLS[kind], f"{cell} does the whole update; parameters mapped")
+    source = folded_into(plan, name)
+    if source is not None:
+        return NodeLevel(name, kind, NATIVE, CELLS[kind], f"{cell} does the whole update; its input gain is "
+                         f"folded into the weights of {source}")
     gain = "dt r" if kind in ("I", "IF") else "r"
     extra = " and v_th = +inf (never fires)" if kind == "I" else ""
     return NodeLevel(name, kind, ADAPTED, CELLS[kind], f"{cell} with the input multiplied by {gain}{extra}")

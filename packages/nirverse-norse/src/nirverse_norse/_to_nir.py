@@ -223,7 +223,11 @@ def _from_module(name: str, node: Node, original: Any, s: Semantics, in_shape, o
     if isinstance(node, Stateless):
         fn = node.fn
         if kind in ("Affine", "Linear"):
-            return nir.Affine(weight=_np(fn.weight), bias=_np(fn.bias)) if kind == "Affine" else nir.Linear(weight=_np(fn.weight))
+            weight, bias = _np(fn.weight), (_np(fn.bias) if kind == "Affine" else None)
+            if node.fold is not None:  # the next neuron's gain was folded into these rows: take it out
+                fold = _np(node.fold)
+                weight, bias = weight / fold[:, None], (None if bias is None else bias / fold)
+            return nir.Affine(weight=weight, bias=bias) if kind == "Affine" else nir.Linear(weight=weight)
         if kind == "Scale":
             return nir.Scale(scale=_np(fn.scale))
         if kind == "Threshold":
