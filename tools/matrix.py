@@ -140,40 +140,47 @@ def scoreboard_table(results: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _labelling_backends() -> list[str]:
-    """The available simulator backends whose plugin labels its nodes."""
+def _labelling_backends() -> dict[str, str | None]:
+    """Every registered simulator backend -> None where ``nirverse.explain`` labels its nodes here (most plugins
+    need no framework for that), else the reason."""
     from nirverse.api import explain
-    from nirverse.backends import available_backends
-    from nirverse.errors import NirverseError
+    from nirverse.backends import backend_names
     from nirverse.testing.catalogue import load_cases
 
     case = load_cases(["single-lif-euler-value-imm"])[0]
-    names = []
-    for name in available_backends():
+    found: dict[str, str | None] = {}
+    for name in backend_names():
+        if name == "reference":
+            continue
         try:
             explain(case.graph(), case.semantics, name)
-        except NirverseError:
-            continue
-        names.append(name)
-    return [n for n in names if n != "reference"]
+            found[name] = None
+        except Exception as exc:  # a plugin without labels, or whose labelling needs its framework
+            found[name] = f"{type(exc).__name__}: {exc}"
+    return found
 
 
 def write_levels(out: Path) -> str:
     """``levels.md`` (every backend: level per node type and semantics, and the catalogue's neuron nodes per
-    level) and ``levels-<backend>.md`` (constructs and reasons); a note where nirverse is not installed."""
+    level) and ``levels-<backend>.md`` (constructs and reasons, or why they could not be generated here); a
+    note where nirverse is not installed."""
     try:
         from nirverse.testing.coverage import grid_markdown, matrix_markdown, shares_markdown
+        from nirverse.testing.kit import FRAMEWORKS
     except ImportError:
         note = "(the levels are generated where nirverse and its plugins are installed: `nox -s docs`)\n"
-        (out / "levels.md").write_text(note)
+        for name in ("", "-norse", "-snntorch", "-rockpool", "-brian2", "-genn", "-nengo", "-jaxsnn"):
+            (out / f"levels{name}.md").write_text(note)
         return "levels: nirverse not installed here"
-    names = _labelling_backends()
+    found = _labelling_backends()
+    names = [n for n, why in found.items() if why is None]
     (out / "levels.md").write_text(
         "Neuron nodes of the catalogue's cases (each under its own semantics and dtype), per level:\n\n"
         + shares_markdown(names) + "\nLevel of every node type (the catalogue's single-node graphs) under every "
         "method × reset × latency, float64 (float32 noted where it differs):\n\n" + matrix_markdown(names))
-    for name in names:
-        (out / f"levels-{name}.md").write_text(grid_markdown(name))
+    for name in sorted(set(found) | set(FRAMEWORKS)):
+        why = found.get(name, "the plugin is not installed where this page was built")
+        (out / f"levels-{name}.md").write_text(grid_markdown(name) if why is None else f"(not generated here: {why})\n")
     return f"levels of {', '.join(names) or 'no backend'}"
 
 
