@@ -13,7 +13,10 @@ import numpy as np
 from nirverse import Plan
 from nirverse.levels import ADAPTED, EMULATED, NATIVE, NodeLevel
 
-__all__ = ["node_level", "CELLS", "input_gain", "folded_into"]
+__all__ = ["node_level", "CELLS", "input_gain", "folded_into", "fold_factors"]
+
+#: stateless nodes whose output rows / channels can absorb the next neuron's input gain
+_FOLDS = ("Affine", "Linear", "Conv1d", "Conv2d")
 
 LIF_BOX, LI_BOX = "norse.torch.LIFBoxCell", "norse.torch.LIBoxCell"
 IAF, SNN_CELL = "norse.torch.IAFCell", "norse.torch.module.snn.SNNCell"
@@ -41,22 +44,35 @@ def input_gain(plan: Plan, name: str) -> np.ndarray:
 
 
 def folded_into(plan: Plan, name: str) -> str | None:
-    """The Affine/Linear node whose rows absorb the input gain of neuron ``name``: its only consumer is this
-    LIF/LI/IF/I node, which has no other input, and the gain is neither 1 everywhere nor 0 anywhere.
-    Then ``r ⊙ (W x + b) = (r ⊙ W) x + r ⊙ b`` and the Norse cell receives its whole input from torch."""
+    """The Affine/Linear (or Conv) node whose rows (output channels) absorb the input gain of neuron ``name``:
+    its only consumer is this LIF/LI/IF/I node, which has no other input; the gain is neither 1 everywhere
+    nor 0 anywhere and, after a convolution, one value per channel. Then ``r ⊙ (W x + b) = (r ⊙ W) x + r ⊙ b``
+    and the Norse cell receives its whole input from torch."""
     if plan.types[name] not in ("LIF", "LI", "IF", "I") or len(plan.incoming[name]) != 1:
         return None
     source = plan.incoming[name][0].source
-    if plan.types[source] not in ("Affine", "Linear") or sum(e.source == source for e in plan.edges) != 1:
+    if plan.types[source] not in _FOLDS or sum(e.source == source for e in plan.edges) != 1:
         return None
     gain = input_gain(plan, name)
     if gain.shape != plan.out_shapes[source] or np.all(gain == 1.0) or np.any(gain == 0.0):
         return None
+    if plan.types[source].startswith("Conv") and not np.all(gain == gain.reshape(gain.shape[0], -1)[:, :1].reshape(
+            (gain.shape[0],) + (1,) * (gain.ndim - 1))):
+        return None
     return source
 
 
+def fold_factors(plan: Plan, source: str) -> np.ndarray | None:
+    """The per-row (Affine/Linear) or per-channel (Conv) factors folded into ``source``, or None."""
+    target = folded_gain(plan, source)
+    if target is None:
+        return None
+    gain = input_gain(plan, target)
+    return gain.reshape(gain.shape[0], -1)[:, 0].copy()
+
+
 def folded_gain(plan: Plan, name: str) -> str | None:
-    """For an Affine/Linear node: the neuron whose input gain its rows absorb (see :func:`folded_into`)."""
+    """For an Affine/Linear/Conv node: the neuron whose input gain it absorbs (see :func:`folded_into`)."""
     targets = [e.target for e in plan.edges if e.source == name]
     return targets[0] if len(targets) == 1 and folded_into(plan, targets[0]) == name else None
 
@@ -74,8 +90,8 @@ def node_level(plan: Plan, name: str, dtype: str) -> NodeLevel:
     kind = plan.types[name]
     if kind in _STATELESS:
         construct, level, reason = _STATELESS[kind]
-        if kind in ("Affine", "Linear") and folded_gain(plan, name):
-            reason += f", rows scaled by the input gain of {folded_gain(plan, name)}"
+        if kind in _FOLDS and folded_gain(plan, name):
+            reason += f", output rows/channels scaled by the input gain of {folded_gain(plan, name)}"
         return NodeLevel(name, kind, level, construct, reason)
     if kind == "IF" and plan.semantics.reset == "subtract":
         return NodeLevel(name, kind, EMULATED, SNN_CELL,
