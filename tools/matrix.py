@@ -2,7 +2,9 @@
 
 Reads every scoreboard JSON under --results (written by `pytest --nirverse-scoreboard`: the nox sessions
 `plugin`, `compat`, `integration`) and, optionally, nox's `--report` JSON. Writes Markdown tables under
---out. With --check, exits 1 when compat_matrix.yaml claims support that a run contradicts: a case within
+--out, among them the native / adapted / emulated level of every node type under every semantics
+(`levels.md`, `levels-<backend>.md`), from `nirverse.explain` over the catalogue where nirverse and the
+plugins are installed. With --check, exits 1 when compat_matrix.yaml claims support that a run contradicts: a case within
 a framework's claimed node types and semantics that its backend refused, or that deviated without being
 listed in the plugin's expected_failures.txt.
 """
@@ -141,6 +143,50 @@ def scoreboard_table(results: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _labelling_backends() -> dict[str, str | None]:
+    """Every registered simulator backend -> None where ``nirverse.explain`` labels its nodes here (most plugins
+    need no framework for that), else the reason."""
+    from nirverse.api import explain
+    from nirverse.backends import backend_names
+    from nirverse.testing.catalogue import load_cases
+
+    case = load_cases(["single-lif-euler-value-imm"])[0]
+    found: dict[str, str | None] = {}
+    for name in backend_names():
+        if name == "reference":
+            continue
+        try:
+            explain(case.graph(), case.semantics, name)
+            found[name] = None
+        except Exception as exc:  # a plugin without labels, or whose labelling needs its framework
+            found[name] = f"{type(exc).__name__}: {exc}"
+    return found
+
+
+def write_levels(out: Path) -> str:
+    """``levels.md`` (every backend: level per node type and semantics, and the catalogue's neuron nodes per
+    level) and ``levels-<backend>.md`` (constructs and reasons, or why they could not be generated here); a
+    note where nirverse is not installed."""
+    try:
+        from nirverse.testing.coverage import grid_markdown, matrix_markdown, shares_markdown
+        from nirverse.testing.kit import FRAMEWORKS
+    except ImportError:
+        note = "(the levels are generated where nirverse and its plugins are installed: `nox -s docs`)\n"
+        for name in ("", "-norse", "-snntorch", "-rockpool", "-brian2", "-genn", "-nengo", "-jaxsnn"):
+            (out / f"levels{name}.md").write_text(note)
+        return "levels: nirverse not installed here"
+    found = _labelling_backends()
+    names = [n for n, why in found.items() if why is None]
+    (out / "levels.md").write_text(
+        "Neuron nodes of the catalogue's cases (each under its own semantics and dtype), per level:\n\n"
+        + shares_markdown(names) + "\nLevel of every node type (the catalogue's single-node graphs) under every "
+        "method × reset × latency, float64 (float32 noted where it differs):\n\n" + matrix_markdown(names))
+    for name in sorted(set(found) | set(FRAMEWORKS)):
+        why = found.get(name, "the plugin is not installed where this page was built")
+        (out / f"levels-{name}.md").write_text(grid_markdown(name) if why is None else f"(not generated here: {why})\n")
+    return f"levels of {', '.join(names) or 'no backend'}"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--results", type=Path, action="append", default=[],
@@ -159,7 +205,8 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "matrix.md").write_text(matrix_table(results, compat, reports))
     (args.out / "scoreboard.md").write_text(scoreboard_table(results))
-    print(f"wrote {args.out / 'matrix.md'} and {args.out / 'scoreboard.md'} from {len(results)} result file(s)")
+    levels = write_levels(args.out)
+    print(f"wrote {args.out / 'matrix.md'} and {args.out / 'scoreboard.md'} from {len(results)} result file(s); {levels}")
     if args.check:
         problems = contradictions(results, compat)
         for p in problems:

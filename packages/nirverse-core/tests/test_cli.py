@@ -40,3 +40,14 @@ def test_conformance_reference(tmp_path):
     assert main(["conformance", "--backends", "reference", "--cases", "single-lif,paper-lif", "--output", str(out)]) == 0
     results = json.loads(out.read_text())["results"]
     assert results and all(r["status"] == "identical" for r in results)
+
+
+def test_explain_prints_the_level_of_every_node(capsys, paper_dir):
+    assert main(["explain", str(paper_dir / "lif_norse.nir"), "--dt", "1e-4", "--method", "exp"]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith("2 native") and "│ LIF " in out and "│ Affine " in out
+
+
+def test_explain_reports_an_unknown_backend(capsys, paper_dir):
+    assert main(["explain", str(paper_dir / "lif_norse.nir"), "--backend", "no-such-backend"]) == 2
+    assert "BackendUnavailableError" in capsys.readouterr().out

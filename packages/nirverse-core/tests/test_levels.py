@@ -54,3 +54,35 @@ def test_perturbed_shifts_floating_results_and_restores():
     out, _ = _Model().forward(x)
     assert np.allclose(out, 2.0)
     assert shift(np.arange(3), 1.0).tolist() == [0, 1, 2]  # integer arrays are left alone
+
+
+def test_single_neuron_cases_and_labelled_constructs():
+    from nirverse.testing.mutation import labelled_constructs, single_neuron_cases
+
+    chosen = {c.id for c in single_neuron_cases(load_cases())}
+    assert "single-lif-euler-value-imm" in chosen and "recurrent-lif-euler-value-imm" in chosen
+    assert "feedforward-euler-value-imm" not in chosen and "stateless-affine" not in chosen
+    assert labelled_constructs("reference") == {"nirverse.reference.simulate"}
+
+
+def test_perturbing_the_reference_makes_a_case_deviate():
+    """The mechanism the kit's mutation check relies on, on the reference's own construct."""
+    from nirverse.backends import get_backend
+    from nirverse.testing.verdict import run_case
+
+    case = load_cases(["single-lif-euler-value-imm"])[0]
+    assert run_case("reference", case).status == "identical"
+    with get_backend("reference").perturb("nirverse.reference.simulate"):
+        assert run_case("reference", case).status == "deviating"
+    assert run_case("reference", case).status == "identical"
+
+
+def test_coverage_tables_come_from_explain():
+    from nirverse.testing.coverage import catalogue_levels, grid_markdown, matrix_markdown, share_text
+
+    counts = catalogue_levels("reference")
+    assert set(counts) == {NATIVE} and counts[NATIVE] >= 80
+    assert share_text(counts).startswith(f"{counts[NATIVE]}/{counts[NATIVE]} native (100%)")
+    grid = grid_markdown("reference")
+    assert "| LIF | all | **native** | `nirverse.reference.simulate` |" in grid
+    assert "| CubaLIF | all | native |" in matrix_markdown(["reference"])

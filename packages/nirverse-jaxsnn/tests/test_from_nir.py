@@ -106,3 +106,15 @@ def test_import_does_not_import_jax_framework():
     code = "import nirverse_jaxsnn, sys; print('jaxsnn' in sys.modules, 'jax' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_li_gain_folded_into_the_affine_makes_li_step_native():
+    """Affine -> LI: r is in the jaxsnn Linear's weights (and the bias), li_step does the whole update."""
+    from nirverse.testing import graphs
+
+    graph, sem = graphs.single_neuron("LI"), nirverse.Semantics(1e-3, "euler", "value")
+    labels = {label.type: label for label in nirverse.explain(graph, sem, backend="jaxsnn")}
+    assert labels["LI"].level == "native" and "folded" in labels["LI"].reason
+    x = np.random.default_rng(0).normal(size=(2, 30, *nirverse.prepare(graph, sem).out_shapes["input"]))
+    cmp = nirverse.compare(nirverse.run(graph, x, sem, backend="jaxsnn", record=True), nirverse.run(graph, x, sem, record=True))
+    assert cmp.identical, cmp

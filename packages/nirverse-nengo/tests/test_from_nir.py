@@ -236,3 +236,23 @@ def test_delayed_edges_use_nengo_synapses_not_python():
     net = from_nir(_lif_graph(), sem)
     synapses = [c.synapse for c in net.all_connections if c.synapse is not None]
     assert synapses and all(isinstance(s, nengo.synapses.LinearFilter) and not s.analog for s in synapses)
+
+
+def test_native_lif_label_is_checked_by_mutation():
+    """The nengo.LIF path is labelled native, and perturbing nengo.LIF.step makes it deviate; the float32 run
+    (the plugin's NeuronType) is labelled emulated and does not move."""
+    from nirverse.backends import get_backend
+    from nirverse.levels import EMULATED, NATIVE
+
+    sem = Semantics(DT, "exp", "value")
+    graph, x = _lif_graph(), _input((3,))
+    labels = {label.node: label for label in nirverse.explain(graph, sem, backend="nengo")}
+    assert labels["lif"].level == NATIVE and labels["lif"].construct == "nengo.LIF"
+    assert nirverse.explain(graph, sem, backend="nengo", dtype="float32")[1].level == EMULATED
+    ref = nirverse.run(graph, x, sem, record=True)
+    with get_backend("nengo").perturb("nengo.LIF"):
+        native = nirverse.run(graph, x, sem, backend="nengo", record=True)
+        emulated = nirverse.run(graph, x, sem, backend="nengo", dtype="float32", record=True)
+    assert not nirverse.compare(native, ref).identical
+    assert nirverse.compare(emulated, nirverse.run(graph, x, sem, dtype="float32", record=True), dtype="float32").identical
+    _identical(graph, x, sem)  # restored

@@ -104,3 +104,38 @@ def test_import_does_not_load_the_framework():
     code = "import sys, nirverse_norse; print('norse' in sys.modules, 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_input_gain_folded_into_the_affine_makes_the_cell_native():
+    """Affine -> LIF: r is folded into the Affine's rows, the LIFBoxCell receives its whole input from torch
+    (native); the export takes the gain back out of the rows."""
+    graph, sem = graphs.single_neuron("LIF"), Semantics(DT, "exp", "subtract")
+    labels = {label.type: label for label in nirverse.explain(graph, sem, backend="norse")}
+    assert labels["LIF"].level == "native" and "folded" in labels["LIF"].reason
+    model = nirverse_norse.from_nir(graph, sem)
+    affine, lif = (model.layers[n] for n in ("affine", "neuron"))
+    r = graph.nodes["neuron"].r
+    np.testing.assert_allclose(affine.fn.weight.detach().numpy(), r[:, None] * graph.nodes["affine"].weight, rtol=1e-15)
+    assert lif.folded and torch.equal(lif.gain, torch.as_tensor(r))
+    with torch.no_grad():
+        affine.fn.weight.mul_(2.0)  # a trained model: the export reads the modules, not the stored NIR
+    exported = nirverse_norse.to_nir(model, Semantics(DT, "euler", "subtract"))
+    np.testing.assert_allclose(exported.nodes["affine"].weight, 2 * graph.nodes["affine"].weight, rtol=1e-12)
+    np.testing.assert_allclose(exported.nodes["neuron"].r, r, rtol=1e-12)
+
+
+def test_per_channel_gain_folded_into_a_convolution():
+    """Conv2d -> LIF with one r per channel: the gain goes into the channels; the export takes it back out."""
+    from nirverse.testing import load_cases
+
+    case = load_cases(["conv-stack-euler-subtract-imm"])[0]
+    graph = case.graph()
+    labels = {label.node: label for label in nirverse.explain(graph, case.semantics, backend="norse")}
+    assert labels["lif2"].level == "native" and "conv2" in labels["lif2"].reason
+    model = nirverse_norse.from_nir(graph, case.semantics)
+    conv = model.layers["conv2"]
+    assert conv.fold is not None
+    with torch.no_grad():
+        (conv.fn[-1] if isinstance(conv.fn, torch.nn.Sequential) else conv.fn).weight.mul_(2.0)
+    exported = nirverse_norse.to_nir(model, case.semantics)
+    np.testing.assert_allclose(exported.nodes["conv2"].weight, 2 * graph.nodes["conv2"].weight, rtol=1e-12)

@@ -147,3 +147,26 @@ def test_paper_lif_spikes_at_460_510_710_760():
     result = nirverse.run(case.graph(), case.inputs, case.semantics, backend="rockpool")
     (out,) = result.outputs.values()
     assert np.flatnonzero(out[0, :, 0]).tolist() == [460, 510, 710, 760]
+
+
+def test_li_input_terms_folded_into_the_affine():
+    """Affine -> LI: the LI's input gain and offset live in the LinearTorch, the ExpSynTorch does the whole
+    update (native), the run is identical, and the export takes the terms back out of a modified model."""
+    from nirverse.testing import graphs
+
+    graph, sem = graphs.single_neuron("LI"), Semantics(1e-3, "exp", "value")
+    labels = {label.type: label for label in nirverse.explain(graph, sem, backend="rockpool")}
+    assert labels["LI"].level == "native" and "folded" in labels["LI"].reason
+    model = nr.from_nir(graph, sem)
+    affine, li = model._impls["affine"], model._impls["neuron"]
+    assert [type(s) for s in li.stages] == [ExpSynTorch] and li.folded_gain is not None
+    x = np.random.default_rng(0).normal(size=(2, 30, *nirverse.prepare(graph, sem).out_shapes["input"]))
+    cmp = nirverse.compare(nirverse.run(graph, x, sem, backend="rockpool", record=True), nirverse.run(graph, x, sem, record=True))
+    assert cmp.identical, cmp
+    assert nr.to_nir(model, sem).nodes["affine"] is graph.nodes["affine"] or np.array_equal(
+        nr.to_nir(model, sem).nodes["affine"].weight, graph.nodes["affine"].weight)
+    with torch.no_grad():
+        affine.stages[0].weight.mul_(2.0)
+    exported = nr.to_nir(model, sem)
+    np.testing.assert_allclose(exported.nodes["affine"].weight, 2 * graph.nodes["affine"].weight, rtol=1e-12)
+    np.testing.assert_allclose(exported.nodes["neuron"].r, graph.nodes["neuron"].r, rtol=1e-12)

@@ -188,3 +188,19 @@ def test_network_is_differentiable_through_snntorch_surrogates(chain):
     x = torch.full((2, 30, 3), 40.0, dtype=torch.float64, requires_grad=True)
     net(x)["output"].sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_input_path_folded_into_the_affine_makes_leaky_native():
+    """Affine -> LI: κ r and κ v_leak are folded into the Affine (rows and bias); the Leaky then gets its
+    input straight from torch (native) and the run is identical to the reference."""
+    from nirverse.testing import graphs
+
+    graph, sem = graphs.single_neuron("LI"), Semantics(1e-3, "exp", "value")
+    labels = {label.type: label for label in nirverse.explain(graph, sem, backend="snntorch")}
+    assert labels["LI"].level == "native" and "folded" in labels["LI"].reason
+    net = from_nir(graph, sem)
+    neuron = next(m for m in net.modules() if hasattr(m, "folded"))
+    assert neuron.folded
+    x = np.random.default_rng(0).normal(size=(2, 30, *nirverse.prepare(graph, sem).out_shapes["input"]))
+    cmp = nirverse.compare(nirverse.run(graph, x, sem, backend="snntorch", record=True), nirverse.run(graph, x, sem, record=True))
+    assert cmp.identical, cmp

@@ -77,6 +77,19 @@ class Brian2Backend(Backend):
         net.run()
         return RunOutput(outputs=net.outputs(), states=net.states() if record else {})
 
+    def node_level(self, plan: Plan, name: str, dtype: str) -> Any:
+        from ._levels import node_level
+
+        if plan.types[name] == "Delay":
+            self.check_support(plan, plan.semantics, dtype)  # refuses too long a delay, naming the node
+        return node_level(plan, name, dtype)
+
+    def perturb(self, construct: str) -> Any:
+        """Brian2 generates code from its state updaters' output: perturb that output (see ``_levels``)."""
+        from ._levels import UPDATERS, perturbed_updater
+
+        return perturbed_updater(construct) if construct in UPDATERS else super().perturb(construct)
+
     def to_nir(self, model: Any, semantics: Semantics) -> Any:
         from ._to_nir import to_nir
 

@@ -87,6 +87,9 @@ class Backend:
     #: True when the backend runs compiled code in this process that can crash it (a segfault, an abort):
     #: ``nirverse compare`` / ``conformance`` and the conformance kit then run it in a child process
     native_code: ClassVar[bool] = False
+    #: the framework's own neuron models (dotted names) that no emulated node may depend on: the kit's
+    #: mutation test perturbs them, with every native/adapted neuron construct, around emulated nodes
+    framework_models: ClassVar[tuple[str, ...]] = ()
 
     # -- availability -------------------------------------------------------------------------
     def version(self) -> str | None:

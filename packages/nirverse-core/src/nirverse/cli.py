@@ -1,4 +1,4 @@
-"""The ``nirverse`` command: ``info``, ``run``, ``compare`` (the main job) and ``conformance``."""
+"""The ``nirverse`` command: ``info``, ``run``, ``compare`` (the main job), ``explain`` and ``conformance``."""
 
 from __future__ import annotations
 
@@ -56,27 +56,41 @@ def cmd_info(args) -> int:
 
     console = _console()
     table = Table(title="nirverse backends")
-    for col in ("backend", "framework", "version", "available", "nodes", "semantics"):
+    for col in ("backend", "framework", "version", "ok", "nodes", "semantics", "native"):
         table.add_column(col, no_wrap=col != "semantics")
     missing: list[str] = []
     for name in backend_names():
         try:
             info = backend_info(name)
         except NirverseError as exc:
-            table.add_row(escape(name), "?", "-", "[red]no[/red]", "-", "-")
+            table.add_row(escape(name), "?", "-", "[red]no[/red]", "-", "-", "-")
             missing.append(f"[bold]{escape(name)}[/bold]: {escape(str(exc))}")
             continue
         nodes = "all" if set(info.node_types) >= NODE_TYPES else f"{len(info.node_types)}/{len(NODE_TYPES)}"
         table.add_row(escape(name), escape(info.framework), escape(info.version or "-"),
                       "[green]yes[/green]" if info.available else "[red]no[/red]", nodes,
-                      escape(_semantics_summary(info)))
+                      escape(_semantics_summary(info)), escape(_native_share(name)))
         if not info.available:
             hint = "" if info.install_hint in (info.reason or "") else f" — {info.install_hint}"
             missing.append(f"[bold]{escape(name)}[/bold]: {escape(str(info.reason))}{escape(hint)}")
     console.print(table)
+    console.print("native: the share of the catalogue's neuron nodes the framework's own model updates "
+                  "(nirverse explain tells per node)")
     for line in missing:
         console.print(line, soft_wrap=False)
     return 0
+
+
+def _native_share(backend: str) -> str:
+    """The backend's native share of the catalogue's neuron nodes (see ``nirverse explain``)."""
+    from .testing.coverage import ORDER, catalogue_levels
+
+    try:
+        counts = catalogue_levels(backend)
+    except NirverseError:
+        return "-"
+    total = sum(counts.values())
+    return f"{100 * counts.get(ORDER[0], 0) / total:.0f}%" if total else "-"
 
 
 def cmd_run(args) -> int:
@@ -142,29 +156,31 @@ def cmd_compare(args) -> int:
                 version = backend_info(name).version or "-"
             except NirverseError:
                 version = "-"
+            levels = _compare_levels(graph, sem, name, args.dtype)
             start = time.perf_counter()
             try:  # a backend with native code runs in a child: its crash is its verdict, not the end
                 res = run_backend(name, "nirverse.api:run", graph, inputs, sem, backend=name, dtype=args.dtype,
                                   record=True).unwrap()
             except (UnsupportedNodeError, UnsupportedSemanticsError) as exc:
-                rows.append((name, version, "[yellow]unsupported[/yellow]", "-", "-", "-", str(exc)))
+                rows.append((name, version, "[yellow]unsupported[/yellow]", "-", "-", "-", levels, str(exc)))
             except NirverseError as exc:
-                rows.append((name, version, "[red]error[/red]", "-", "-", "-", str(exc)))
+                rows.append((name, version, "[red]error[/red]", "-", "-", "-", levels, str(exc)))
             except IsolationError as exc:
                 status = {"timed_out": "timed out", "raised": "error"}.get(exc.outcome.status, "crashed")
-                rows.append((name, version, f"[red]{status}[/red]", "-", "-", f"{exc.outcome.wall_time:.2f}", str(exc)))
+                rows.append((name, version, f"[red]{status}[/red]", "-", "-", f"{exc.outcome.wall_time:.2f}", levels,
+                             str(exc)))
             else:
                 elapsed = time.perf_counter() - start
                 results[name] = res
                 cmp = compare(res, reference, dtype=args.dtype)
                 verdict = "[green]identical[/green]" if cmp.identical else "[red]deviating[/red]"
                 rows.append((name, version, verdict, f"{cmp.mismatches}/{cmp.raster_entries}", f"{cmp.max_abs:.3g}",
-                             f"{elapsed:.2f}", "" if cmp.first_step is None else f"first differing step {cmp.first_step}"))
+                             f"{elapsed:.2f}", levels, "" if cmp.first_step is None else f"first differing step {cmp.first_step}"))
             progress.advance(task)
     table = Table(title=f"{graph_path.name} against the {args.dtype} reference")
-    for col in ("backend", "version", "verdict", "raster mismatches", "max |Δv|", "time (s)", "note"):
+    for col in ("backend", "version", "verdict", "raster mismatches", "max |Δv|", "time (s)", "levels", "note"):
         table.add_column(col, overflow="fold")
-    table.add_row("reference", "-", "judge", "0", "0", f"{reference.wall_time:.2f}", "")
+    table.add_row("reference", "-", "judge", "0", "0", f"{reference.wall_time:.2f}", _compare_levels(graph, sem, "reference", args.dtype), "")
     for row in rows:
         table.add_row(*row)
     console.print(table)
@@ -175,6 +191,47 @@ def cmd_compare(args) -> int:
         console.print(f"figure: {figure}")
     deviating = any(word in r[2] for r in rows for word in ("deviating", "error", "crashed", "timed out"))
     return _failure_code(deviating, args.exit_zero)
+
+
+def cmd_explain(args) -> int:
+    """Per node: the level the backend runs it at (native / adapted / emulated / refused), the construct, why."""
+    from rich.table import Table
+
+    from .api import explain
+    from .levels import LEVELS, REFUSED
+
+    sem = _semantics(args, DEMO_SEMANTICS | {"dt": 1e-3})
+    labels = explain(args.graph, sem, backend=args.backend, dtype=args.dtype)
+    table = Table(title=f"{Path(args.graph).name} on {args.backend} ({sem}, {args.dtype})")
+    for col in ("node", "type", "level", "construct", "why"):
+        table.add_column(col, overflow="fold")
+    style = dict(zip(LEVELS + (REFUSED,), ("green", "cyan", "yellow", "red")))
+    for label in labels:
+        table.add_row(label.node, label.type, f"[{style[label.level]}]{label.level}[/]", label.construct, label.reason)
+    console = _console()
+    console.print(table)
+    console.print(_level_counts(labels))
+    return 0
+
+
+def _level_counts(labels) -> str:
+    """``"2 native, 1 emulated"`` (neuron and stateless nodes together)."""
+    from collections import Counter
+
+    from .levels import LEVELS, REFUSED
+
+    counts = Counter(label.level for label in labels)
+    return ", ".join(f"{counts[level]} {level}" for level in LEVELS + (REFUSED,) if counts.get(level)) or "-"
+
+
+def _compare_levels(graph, sem, backend: str, dtype: str) -> str:
+    """The node counts per level for ``nirverse compare`` (``"-"`` when the backend cannot say)."""
+    from .api import explain
+
+    try:
+        return _level_counts(explain(graph, sem, backend=backend, dtype=dtype))
+    except NirverseError:
+        return "-"
 
 
 def cmd_conformance(args) -> int:
@@ -264,6 +321,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_exit_zero(p)
     _add_semantics(p, dt_required=False)
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("explain", help="which nodes a backend runs natively, adapted or emulated, and why")
+    p.add_argument("graph", help=".nir file")
+    p.add_argument("--backend", default="reference")
+    p.add_argument("--dtype", default="float64", choices=("float64", "float32"))
+    _add_semantics(p, dt_required=False)
+    p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("conformance", help="run the conformance suite and write the scoreboard")
     p.add_argument("--backends", help="comma-separated (default: every available backend)")

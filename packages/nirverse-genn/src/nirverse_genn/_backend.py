@@ -38,6 +38,7 @@ class GeNNBackend(Backend):
     install_hint = INSTALL_HINT
     #: GeNN runs generated C++ in this process: compare/conformance run it in a child (nirverse.isolation)
     native_code = True
+    framework_models = ("pygenn.neuron_models.LIF",)
 
     def check(self) -> str | None:
         reason = super().check()
@@ -58,6 +59,17 @@ class GeNNBackend(Backend):
         from ._lowering import lower
 
         lower(plan)  # raises Unsupported*Error for graphs GeNN cannot schedule exactly
+
+    def node_level(self, plan: Plan, name: str, dtype: str) -> Any:
+        from ._levels import node_level
+
+        return node_level(plan, name, dtype)
+
+    def perturb(self, construct: str) -> Any:
+        """GeNN's built-in models are C++ snippets: their populations get an extra DC input (see ``_levels``)."""
+        from ._levels import BUILTIN_LIF, perturbed_builtin
+
+        return perturbed_builtin(construct) if construct == BUILTIN_LIF else super().perturb(construct)
 
     def build(self, plan: Plan, dtype: str) -> Any:
         from ._lowering import lower

@@ -31,6 +31,11 @@ class JaxsnnBackend(Backend):
 
         return build_model(plan, dtype)
 
+    def node_level(self, plan: Plan, name: str, dtype: str) -> Any:
+        from ._levels import node_level
+
+        return node_level(plan, name, dtype)
+
     def run(self, model: Any, inputs: Mapping[str, np.ndarray], record: bool) -> RunOutput:
         states, outputs = model(inputs, record=record)
         out = {n: np.asarray(v) for n, v in outputs.items()}

@@ -62,6 +62,8 @@ from typing import Any
 
 import numpy as np
 
+from ._levels import folded_into, folded_target
+
 __all__ = ["MAPPERS", "make_module", "strict_threshold"]
 
 
@@ -108,11 +110,13 @@ def _linear(plan, name, dt_type):
     from jaxsnn.discrete.modules import Linear
 
     p = plan.params[name]
-    module = Linear(pre_weights=np.ascontiguousarray(p["weight"].T, dtype=dt_type))
+    target = folded_target(plan, name)  # an LI whose input gain r these weights absorb
+    gain = np.ones(p["weight"].shape[0]) if target is None else plan.params[target]["r"]
+    module = Linear(pre_weights=np.ascontiguousarray((gain[:, None] * p["weight"]).T, dtype=dt_type))
     fns = module.generator(p["weight"].shape[1], p["weight"].shape[0])
     weight = fns.init(None)
     if plan.types[name] == "Affine":
-        params = {"weight": weight, "bias": jnp.asarray(p["bias"].astype(dt_type))}
+        params = {"weight": weight, "bias": jnp.asarray((gain * p["bias"]).astype(dt_type))}
         fn = lambda x, q: fns.step({"x": x}, None, q["weight"])[1] + q["bias"]  # noqa: E731
     else:
         params = {"weight": weight}
@@ -219,6 +223,7 @@ def _neuron(plan, name, dt_type):
         params["v_threshold"] = cast(p["v_threshold"])
         params["v_reset"] = cast(p["v_reset"])
     subtract = sem.reset == "subtract"
+    folded = folded_into(plan, name) is not None  # r is in the weights of the Linear before
     rest = p["v_leak"] if leaky else np.zeros(shape)
     zeros = np.zeros(shape, dt_type)
 
@@ -232,7 +237,7 @@ def _neuron(plan, name, dt_type):
             drive = q["r"] * i
         else:
             i = state.I
-            drive = q["r"] * x if leaky else x
+            drive = x if folded or not leaky else q["r"] * x
         # leaky: (dt, v_leak) = (kappa, v_leak); I/IF: (dt * r, V) -- see the module docstring
         dt_arg, v_leak = (q["kappa"], q["v_leak"]) if leaky else (q["dt_r"], state.V)
         if spiking and not subtract:

@@ -61,6 +61,7 @@ class NengoBackend(Backend):
     module = "nengo"
     install_hint = "pip install 'nirverse[nengo]'  (or: pip install nirverse-nengo nengo)"
     exports = True
+    framework_models = ("nengo.LIF",)
 
     def build(self, plan: Plan, dtype: str) -> NengoModel:
         from ._from_nir import NIRNetwork
@@ -91,6 +92,17 @@ class NengoBackend(Backend):
                     for key, probe in probes.items():
                         states[n][_STATE_KEYS[key]][b] = np.asarray(sim.data[probe]).reshape(steps, *plan.out_shapes[n])
         return RunOutput(outputs, states)
+
+    def node_level(self, plan: Plan, name: str, dtype: str) -> Any:
+        from ._levels import node_level
+
+        return node_level(plan, name, dtype)
+
+    def perturb(self, construct: str) -> Any:
+        """Nengo neuron types write their step's results in place: perturb those arrays (see ``_levels``)."""
+        from ._levels import HOST, NATIVE_LIF, perturbed_step
+
+        return perturbed_step(construct) if construct in (NATIVE_LIF, HOST) else super().perturb(construct)
 
     def to_nir(self, model: Any, semantics: Semantics) -> Any:
         from ._to_nir import to_nir

@@ -71,6 +71,7 @@ import numpy as np
 from nirverse.errors import UnsupportedNodeError
 from nirverse.graph import Plan
 
+from ._levels import uses_native_lif
 from ._nodes import NEURON_TYPES
 
 __all__ = ["NIRNetwork", "Feed", "from_nir", "one_step", "delay_synapse", "uses_native_lif"]
@@ -125,21 +126,6 @@ class _End:
     @property
     def pending(self) -> bool:
         return self.transform is not None or self.bias is not None
-
-
-def uses_native_lif(kind: str, p: dict, semantics) -> bool:
-    """Whether a LIF node maps to ``nengo.LIF`` exactly (see the module docstring)."""
-    if kind != "LIF" or semantics.method != "exp" or semantics.reset != "value":
-        return False
-    tau = p["tau"]
-    if tau.size == 0 or np.any(tau != tau.flat[0]):
-        return False
-    return bool(
-        np.all(p["v_threshold"] == 1.0)
-        and np.all(p["v_reset"] == 0.0)
-        and np.all(p["v_leak"] == 0.0)
-        and -math.expm1(-semantics.dt / float(tau.flat[0])) < 0.99
-    )
 
 
 class NIRNetwork(nengo.Network):

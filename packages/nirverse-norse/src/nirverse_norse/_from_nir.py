@@ -64,6 +64,7 @@ import numpy as np
 import torch
 from nirverse import Plan, UnsupportedNodeError
 
+from ._levels import fold_factors, folded_into
 from ._nodes import Cell, Cuba, DelayLine, Node, Stateless
 
 __all__ = ["MAPPERS", "build_node", "effective_rate", "TORCH_DTYPES"]
@@ -236,14 +237,20 @@ class Threshold(torch.nn.Module):
 
 
 def _affine(plan: Plan, name: str, dtype: torch.dtype) -> Node:
+    """``torch.nn.Linear``; rows (and bias) times the next neuron's input gain where it is folded here."""
     p = plan.params[name]
-    weight = p["weight"]
-    layer = torch.nn.Linear(weight.shape[1], weight.shape[0], bias="bias" in p, dtype=dtype)
+    weight, bias = p["weight"], p.get("bias")
+    gain = fold_factors(plan, name)
+    if gain is not None:
+        weight, bias = gain[:, None] * weight, (None if bias is None else gain * bias)
+    layer = torch.nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None, dtype=dtype)
     with torch.no_grad():
         layer.weight.copy_(_t(weight, dtype))
-        if "bias" in p:
-            layer.bias.copy_(_t(p["bias"], dtype))
-    return Stateless(plan.types[name], layer, plan.out_shapes[name], p)
+        if bias is not None:
+            layer.bias.copy_(_t(bias, dtype))
+    node = Stateless(plan.types[name], layer, plan.out_shapes[name], p)
+    node.fold = None if gain is None else _t(gain, dtype)
+    return node
 
 
 def _scale(plan: Plan, name: str, dtype: torch.dtype) -> Node:
@@ -258,7 +265,10 @@ def _threshold(plan: Plan, name: str, dtype: torch.dtype) -> Node:
 
 def _conv(plan: Plan, name: str, dtype: torch.dtype) -> Node:
     p = plan.params[name]
-    weight = p["weight"]
+    weight, bias = p["weight"], p["bias"]
+    gain = fold_factors(plan, name)  # the next neuron's per-channel input gain, folded into the channels
+    if gain is not None:
+        weight, bias = gain.reshape((-1,) + (1,) * (weight.ndim - 1)) * weight, gain * bias
     dims = weight.ndim - 2
     conv_cls = torch.nn.Conv1d if dims == 1 else torch.nn.Conv2d
     symmetric = all(lo == hi for lo, hi in p["pads"])
@@ -269,14 +279,16 @@ def _conv(plan: Plan, name: str, dtype: torch.dtype) -> Node:
     )
     with torch.no_grad():
         conv.weight.copy_(_t(weight, dtype))
-        conv.bias.copy_(_t(p["bias"], dtype))
+        conv.bias.copy_(_t(bias, dtype))
     layer: torch.nn.Module = conv
     if not symmetric:
         # torch pads (left, right) of the last dim first
         flat = tuple(v for lo_hi in reversed(p["pads"]) for v in lo_hi)
         pad = torch.nn.ZeroPad1d(flat) if dims == 1 else torch.nn.ZeroPad2d(flat)
         layer = torch.nn.Sequential(pad, conv)
-    return Stateless(plan.types[name], layer, plan.out_shapes[name], p)
+    node = Stateless(plan.types[name], layer, plan.out_shapes[name], p)
+    node.fold = None if gain is None else _t(gain, dtype)
+    return node
 
 
 def _pool(plan: Plan, name: str, dtype: torch.dtype) -> Node:
@@ -317,5 +329,7 @@ def build_node(plan: Plan, name: str, dtype: str) -> Node:
     if kind not in MAPPERS:
         raise UnsupportedNodeError(f"Norse has no {kind} construct", node=name, field="type")
     node = MAPPERS[kind](plan, name, TORCH_DTYPES[dtype])
+    if isinstance(node, Cell):
+        node.folded = folded_into(plan, name) is not None
     node.take_snapshot()
     return node

@@ -90,6 +90,8 @@ class Stateless(Node):
         super().__init__(kind, source)
         self.fn = fn
         self.out_shape = tuple(out_shape)
+        #: Affine/Linear: the next neuron's input gain its rows were multiplied by (None: not folded)
+        self.fold: torch.Tensor | None = None
 
     def native_tensors(self) -> dict[str, torch.Tensor]:
         return {k: v for k, v in self.fn.state_dict(keep_vars=True).items()}
@@ -115,6 +117,8 @@ class Cell(Node):
     """
 
     state_names = ("v",)
+    #: the gain is folded into the weights of the Affine/Linear before (kept here for the export only)
+    folded = False
 
     def __init__(self, kind, cell, gain, v0, state_cls, emit_v, source) -> None:
         super().__init__(kind, source)
@@ -134,7 +138,7 @@ class Cell(Node):
         return self.state_cls(v=self.v0.expand(batch, *self.v0.shape).clone())
 
     def step(self, x, state):
-        z, state = self.cell(_gain(x, self.gain), state)
+        z, state = self.cell(x if self.folded else _gain(x, self.gain), state)
         return (state.v if self.emit_v else z), state
 
     def recorded(self, state):
@@ -142,7 +146,7 @@ class Cell(Node):
 
     def sequence(self, x, record=False):
         # the input gain is applied to the whole sequence at once; the cell steps through time
-        x = _gain(x, self.gain)
+        x = x if self.folded else _gain(x, self.gain)
         steps, batch = x.shape[:2]
         state = self.init_state(batch)
         cell, emit_v = self.cell, self.emit_v

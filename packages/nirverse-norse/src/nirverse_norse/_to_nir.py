@@ -223,14 +223,22 @@ def _from_module(name: str, node: Node, original: Any, s: Semantics, in_shape, o
     if isinstance(node, Stateless):
         fn = node.fn
         if kind in ("Affine", "Linear"):
-            return nir.Affine(weight=_np(fn.weight), bias=_np(fn.bias)) if kind == "Affine" else nir.Linear(weight=_np(fn.weight))
+            weight, bias = _np(fn.weight), (_np(fn.bias) if kind == "Affine" else None)
+            if node.fold is not None:  # the next neuron's gain was folded into these rows: take it out
+                fold = _np(node.fold)
+                weight, bias = weight / fold[:, None], (None if bias is None else bias / fold)
+            return nir.Affine(weight=weight, bias=bias) if kind == "Affine" else nir.Linear(weight=weight)
         if kind == "Scale":
             return nir.Scale(scale=_np(fn.scale))
         if kind == "Threshold":
             return nir.Threshold(threshold=_np(fn.threshold))
         if kind in ("Conv1d", "Conv2d"):
             conv = fn[-1] if isinstance(fn, torch.nn.Sequential) else fn
-            p = dict(node.source, weight=_np(conv.weight), bias=_np(conv.bias))
+            weight, bias = _np(conv.weight), _np(conv.bias)
+            if node.fold is not None:  # the next neuron's per-channel gain was folded in: take it out
+                fold = _np(node.fold)
+                weight, bias = weight / fold.reshape((-1,) + (1,) * (weight.ndim - 1)), bias / fold
+            p = dict(node.source, weight=weight, bias=bias)
             return _from_source(kind, p, original, in_shape)
         return _from_source(kind, node.source, original, in_shape)
     raise UnsupportedNodeError(f"unknown nirverse node module {type(node).__name__}", node=name, field="type")

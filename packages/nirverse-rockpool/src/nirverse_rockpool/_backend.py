@@ -60,6 +60,11 @@ class RockpoolBackend(Backend):
                 states[node] = {k: v.detach().cpu().numpy().reshape(v.shape[0], v.shape[1], *shape) for k, v in st.items()}
         return RunOutput(outputs, states)
 
+    def node_level(self, plan: Plan, name: str, dtype: str) -> Any:
+        from ._levels import node_level
+
+        return node_level(plan, name, dtype)
+
     def to_nir(self, model: Any, semantics: Semantics) -> Any:
         from ._to_nir import to_nir
 

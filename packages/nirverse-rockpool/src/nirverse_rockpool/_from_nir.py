@@ -65,6 +65,7 @@ import torch.nn.functional as F
 from nirverse import Semantics, UnsupportedNodeError
 from nirverse.graph import Plan
 
+from ._levels import folded_into, folded_target, input_terms
 from ._nodes import (
     LIFNeuronValueResetTorch,
     LIFValueResetTorch,
@@ -148,6 +149,10 @@ class NodeImpl:
         self.rest = rest or {}
         self.readout = readout
         self.delay_steps = delay_steps
+        #: Affine/Linear: the (scale, offset) of the next node folded into its LinearTorch; I/LI: the
+        #: ScaleTorch folded away (kept for the export)
+        self.fold: tuple[np.ndarray, np.ndarray] | None = None
+        self.folded_gain: Any = None
         #: the NIR parameters the modules were derived from (for an exact export), with the semantics
         self.source = source
 
@@ -231,12 +236,18 @@ def _linear(plan: Plan, name: str, dtype) -> NodeImpl:
     p = plan.params[name]
     w = p["weight"]
     bias = p.get("bias")
+    target = folded_target(plan, name)
+    if target is not None:  # the I/LI node after takes its input straight from here (``_levels.folded_into``)
+        scale, offset = input_terms(plan, target)
+        w, bias = scale[:, None] * w, (None if bias is None else scale * bias + offset)
     mod = LinearTorch((w.shape[1], w.shape[0]), weight=_t(w.T, torch.float32),
                       bias=None if bias is None else _t(bias, torch.float32), has_bias=bias is not None).to(dtype)
     set_tensor(mod, "weight", w.T, dtype)
     if bias is not None:
         set_tensor(mod, "bias", bias, dtype)
-    return NodeImpl(plan.types[name], [mod])
+    impl = NodeImpl(plan.types[name], [mod])
+    impl.fold = None if target is None else input_terms(plan, target)
+    return impl
 
 
 def _scale(plan: Plan, name: str, dtype) -> NodeImpl:
@@ -314,18 +325,8 @@ def _neuron(plan: Plan, name: str, dtype, w_rec: np.ndarray | None = None) -> No
     source = {"kind": kind, "params": {k: v.copy() for k, v in plan.params[name].items()}, "semantics": sem}
     rest_v = _t(p["v_leak"], dtype) if "v_leak" in p else torch.zeros(n, dtype=dtype)
 
-    if kind == "I":
-        return NodeImpl(kind, [m for m in (_gain(n, dt * p["r"], None, dtype), _expsyn(n, np.full(n, INF), dt, dtype))
-                               if m is not None],
-                        rest={}, readout=lambda o, r: {"v": o[-1]}, source=source)
-
-    if kind == "LI":
-        kappa = sem.kappa(p["tau"])
-        d = _decay(sem, p["tau"], name, "tau")
-        syn = _expsyn(n, rockpool_tau(sem, p["tau"], name, "tau"), dt, dtype)
-        stages = [m for m in (_gain(n, kappa * p["r"] / d, kappa * p["v_leak"] / d, dtype), syn) if m is not None]
-        return NodeImpl(kind, stages, rest={(len(stages) - 1, "isyn"): rest_v},
-                        readout=lambda o, r: {"v": o[-1]}, source=source)
+    if kind in ("I", "LI"):
+        return _exp_syn_node(plan, name, dtype, source, rest_v)
 
     if kind == "CubaLI":
         ks, km = sem.kappa(p["tau_syn"]), sem.kappa(p["tau_mem"])
@@ -374,6 +375,25 @@ def _neuron(plan: Plan, name: str, dtype, w_rec: np.ndarray | None = None) -> No
         readout=lambda o, r: {"v": r[-1]["vmem"], "i": r[-1]["isyn"][..., 0] / scale},
         source=dict(source, gain=gain),
     )
+
+
+def _exp_syn_node(plan: Plan, name: str, dtype, source: dict, rest_v: torch.Tensor) -> NodeImpl:
+    """I / LI: ``ScaleTorch(scale, offset)`` -> ``ExpSynTorch``, or the ExpSynTorch alone where the input terms
+    are folded into the Affine/Linear before (the ScaleTorch is then kept for the export only)."""
+    sem, n = plan.semantics, math.prod(plan.out_shapes[name])
+    if plan.types[name] == "I":
+        tau = np.full(n, INF)
+    else:
+        _decay(sem, plan.params[name]["tau"], name, "tau")
+        tau = rockpool_tau(sem, _flat(plan.params[name]["tau"]), name, "tau")
+    scale, offset = input_terms(plan, name)
+    gain = _gain(n, scale, offset, dtype)
+    folded = folded_into(plan, name) is not None
+    stages = [m for m in (None if folded else gain, _expsyn(n, tau, sem.dt, dtype)) if m is not None]
+    impl = NodeImpl(plan.types[name], stages, rest={(len(stages) - 1, "isyn"): rest_v} if plan.types[name] == "LI" else {},
+                    readout=lambda o, r: {"v": o[-1]}, source=source)
+    impl.folded_gain = gain if folded else None
+    return impl
 
 
 MAPPERS: dict[str, Callable] = {

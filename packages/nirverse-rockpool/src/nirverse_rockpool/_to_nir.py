@@ -241,6 +241,8 @@ def _graph_torch_to_nir(model: Any, semantics: Semantics) -> nir.NIRGraph:
             nodes[name] = nir.Scale(scale=np.ones(plan.out_shapes[name]))
         elif kind in NEURONS:
             nodes[name] = _neuron_node(plan, name, impl, semantics)
+        elif kind in ("Affine", "Linear") and getattr(impl, "fold", None) is not None:
+            nodes[name] = _unfolded(plan, name, impl)
         elif kind in ("Affine", "Linear", "Scale"):
             node = _stateless_to_nir(impl.stages[0], name)
             if kind == "Scale":
@@ -252,6 +254,18 @@ def _graph_torch_to_nir(model: Any, semantics: Semantics) -> nir.NIRGraph:
     return _graph(nodes, edges, semantics)
 
 
+def _unfolded(plan: Any, name: str, impl: Any) -> nir.NIRNode:
+    """An Affine/Linear whose LinearTorch absorbed the next node's input terms (s, c): the original node while
+    unchanged, else the weights with the terms taken out: ``W = A / s``, ``b = (b' - c) / s``."""
+    if _unchanged(impl.stages[0]):
+        return plan.nodes[name]
+    node = _stateless_to_nir(impl.stages[0], name)
+    scale, offset = impl.fold
+    if isinstance(node, nir.Linear):
+        return nir.Linear(weight=node.weight / scale[:, None])
+    return nir.Affine(weight=node.weight / scale[:, None], bias=(node.bias - offset) / scale)
+
+
 def _neuron_node(plan: Any, name: str, impl: Any, semantics: Semantics) -> nir.NIRNode:
     """The original NIR node where the modules still hold what the build derived, else derived anew."""
     if all(_unchanged(stage) for stage in impl.stages):
@@ -260,7 +274,7 @@ def _neuron_node(plan: Any, name: str, impl: Any, semantics: Semantics) -> nir.N
     from ._nodes import ScaleTorch
 
     stages = list(impl.stages)
-    gain = stages.pop(0) if isinstance(stages[0], ScaleTorch) else None
+    gain = stages.pop(0) if isinstance(stages[0], ScaleTorch) else getattr(impl, "folded_gain", None)
     if len(stages) != 1:
         raise UnsupportedNodeError("modified CubaLI modules (two synapse stages) have no export", node=name,
                                    field="parameters", expected="unmodified parameters")
@@ -281,7 +295,7 @@ def derived_v_leak(impl: Any) -> np.ndarray | None:
     from ._nodes import ScaleTorch
 
     stages = list(impl.stages)
-    gain = stages.pop(0) if isinstance(stages[0], ScaleTorch) else None
+    gain = stages.pop(0) if isinstance(stages[0], ScaleTorch) else getattr(impl, "folded_gain", None)
     if len(stages) != 1:
         return None
     node, _ = neuron_to_nir(stages[0], gain, impl.source["semantics"], "<node>")

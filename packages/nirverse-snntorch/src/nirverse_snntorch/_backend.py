@@ -53,6 +53,11 @@ class SnnTorchBackend(Backend):
             states={n: {k: v.numpy() for k, v in s.items()} for n, s in states.items()},
         )
 
+    def node_level(self, plan: Plan, name: str, dtype: str) -> Any:
+        from ._levels import node_level
+
+        return node_level(plan, name, dtype)
+
     def to_nir(self, model: Any, semantics: Semantics) -> Any:
         from ._to_nir import to_nir
 

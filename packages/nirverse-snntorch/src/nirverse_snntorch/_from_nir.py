@@ -67,6 +67,8 @@ import torch
 from nirverse.errors import UnsupportedNodeError
 from torch import nn
 
+from ._levels import folded_into, folded_target
+
 __all__ = ["build_module", "check_node", "SnnNeuron", "DelayOp", "ScaleOp", "ThresholdOp", "neuron_constants"]
 
 _SPIKING = ("IF", "LIF", "CubaLIF")
@@ -213,9 +215,13 @@ class SnnNeuron(nn.Module):
             self.register_buffer("c", _t(k["c"], dtype))
             self.register_buffer("fb2", _t(-k["alpha"] * k["feedback"], dtype) if self.subtract else torch.zeros(()))
         self.state_names = ("v", "i") if self.cuba else ("v",)
+        #: the input path is folded into the Affine/Linear before (see ``_levels.folded_into``)
+        self.folded = False
 
     # -- input path and states ----------------------------------------------------------------
     def drive(self, x: torch.Tensor) -> torch.Tensor:
+        if self.folded:  # gain and bias are in the weights of the Affine/Linear before
+            return x
         return torch.addcmul(self.bias, x, self.gain) if self.has_bias else x * self.gain
 
     def init_state(self, batch: int) -> tuple:
@@ -354,13 +360,7 @@ def build_module(plan, name: str, dtype: torch.dtype) -> nn.Module:
     if kind in ("Input", "Output", "Pass"):
         return nn.Identity()
     if kind in ("Affine", "Linear"):
-        w = p["weight"]
-        mod = nn.Linear(w.shape[1], w.shape[0], bias=kind == "Affine", dtype=dtype)
-        with torch.no_grad():
-            mod.weight.copy_(_t(w, dtype))
-            if kind == "Affine":
-                mod.bias.copy_(_t(p["bias"], dtype))
-        return mod
+        return _linear(plan, name, dtype)
     if kind in ("Conv1d", "Conv2d"):
         w = p["weight"]
         cls = nn.Conv1d if kind == "Conv1d" else nn.Conv2d
@@ -393,7 +393,27 @@ def build_module(plan, name: str, dtype: torch.dtype) -> nn.Module:
         return ThresholdOp(p["threshold"], dtype)
     if kind == "Delay":
         return DelayOp(p["steps"])
-    return SnnNeuron(name, kind, p, plan.semantics, dtype)
+    neuron = SnnNeuron(name, kind, p, plan.semantics, dtype)
+    neuron.folded = folded_into(plan, name) is not None
+    return neuron
+
+
+def _linear(plan, name: str, dtype: torch.dtype) -> nn.Module:
+    """``nn.Linear``; where a neuron's input path is folded here (``_levels.folded_into``) its rows are
+    multiplied by the neuron's gain and the neuron's input bias is added to the bias."""
+    kind, p = plan.types[name], plan.params[name]
+    w, b = p["weight"], p.get("bias")
+    target = folded_target(plan, name)
+    if target is not None:
+        k = neuron_constants(plan.types[target], plan.params[target], plan.semantics)
+        w = k["gain"][:, None] * w
+        b = None if b is None else k["gain"] * b + k["bias"]
+    mod = nn.Linear(w.shape[1], w.shape[0], bias=kind == "Affine", dtype=dtype)
+    with torch.no_grad():
+        mod.weight.copy_(_t(w, dtype))
+        if kind == "Affine":
+            mod.bias.copy_(_t(b, dtype))
+    return mod
 
 
 def is_stateless(module: nn.Module) -> bool:

@@ -10,6 +10,9 @@ Every stored case becomes one test. A backend that raises ``UnsupportedNodeError
 cases listed in the plugin's ``expected_failures.txt`` must fail (an entry that no longer matches a
 failing case is itself an error). A backend with native code runs in a child process: a crash fails
 its case with the signal, and the session goes on with a fresh child.
+
+``test_levels_are_true`` checks the backend's native / adapted / emulated labels by mutation (see
+:mod:`nirverse.testing.mutation`) on every case with one neuron node.
 """
 
 from __future__ import annotations
@@ -18,8 +21,14 @@ from functools import cache
 from pathlib import Path
 from typing import ClassVar
 
+from ..api import explain
+from ..backends import get_backend
+from ..isolation import run_backend
+from ..levels import ADAPTED, NATIVE, NodeLevel
+from ..validation import NEURON_TYPES
 from .catalogue import Case, load_cases
 from .expected import expected_failures_of
+from .mutation import all_perturbed, labelled_constructs, single_neuron_cases
 from .verdict import CRASHED, DEVIATING, ERROR, IDENTICAL, TIMED_OUT, UNAVAILABLE, UNSUPPORTED, Verdict, run_case
 
 __all__ = ["BackendConformance", "FRAMEWORKS", "simulator_backends", "verdict_for"]
@@ -51,6 +60,10 @@ class BackendConformance:
         return load_cases(cls.cases)
 
     @classmethod
+    def mutation_cases(cls) -> list[Case]:
+        return single_neuron_cases(cls.selected_cases())
+
+    @classmethod
     def known_failures(cls) -> dict[str, str]:
         return expected_failures_of(cls.__module__, cls.expected_failures) if cls.expected_failures else _plugin_failures(cls.backend)
 
@@ -74,10 +87,49 @@ class BackendConformance:
         assert verdict.status in (DEVIATING, ERROR, CRASHED, TIMED_OUT)
         pytest.fail(verdict.summary() + _detail(verdict), pytrace=False)
 
+    def test_levels_are_true(self, nirverse_mutation_case: Case) -> None:
+        """Perturbing the construct of a native/adapted neuron node makes the case deviate; perturbing every
+        construct the backend labels native/adapted anywhere leaves an emulated node's case identical."""
+        import pytest
+
+        case = nirverse_mutation_case
+        baseline = verdict_for(self.backend, case)
+        if baseline.status != IDENTICAL:
+            pytest.skip(f"the unperturbed run is {baseline.status}: no baseline to perturb")
+        label, others = _neuron_label(self.backend, case)
+        if label.level in (NATIVE, ADAPTED):
+            if label.construct in others:
+                pytest.skip(f"{label.construct} also serves another node here: a deviation would not single out "
+                            f"{label.node} (the single-node cases check it)")
+            mutated = perturbed_verdict(self.backend, case, (label.construct,))
+            assert mutated.status == DEVIATING, (
+                f"{case.id}: {label.node} is labelled {label.level} ({label.construct}) but perturbing that "
+                f"construct leaves the case {mutated.status}" + (f": {mutated.reason}" if mutated.reason else ""))
+            return
+        foreign = labelled_constructs(self.backend) - others
+        if not foreign:
+            pytest.skip(f"{self.backend!r} labels no native/adapted construct outside this case's other nodes")
+        mutated = perturbed_verdict(self.backend, case, tuple(foreign))
+        assert mutated.status == IDENTICAL, (
+            f"{case.id}: {label.node} is labelled emulated but perturbing {sorted(foreign)} makes it "
+            f"{mutated.status}: {mutated.summary()}")
+
     def test_expected_failures_name_existing_cases(self) -> None:
         known = {c.id for c in load_cases()}
         unknown = sorted(set(self.known_failures()) - known)
         assert not unknown, f"expected_failures.txt of {self.backend!r} names cases that do not exist: {unknown}"
+
+
+def perturbed_verdict(backend: str, case: Case, constructs: tuple[str, ...]) -> Verdict:
+    """The verdict of ``case`` with ``constructs`` perturbed, in the process that runs the backend: its
+    isolated child for a backend with native code (a perturbation made here would not reach it)."""
+    outcome = run_backend(backend, _run_perturbed, backend, case, constructs)
+    return outcome.unwrap()
+
+
+def _run_perturbed(backend: str, case: Case, constructs: tuple[str, ...]) -> Verdict:
+    with all_perturbed(get_backend(backend), constructs):
+        return run_case(backend, case, isolate=False)
 
 
 @cache
@@ -90,6 +142,13 @@ def _plugin_failures(backend: str) -> dict[str, str]:
     except BackendUnavailableError:  # not installed: its cases are skipped anyway
         return {}
     return expected_failures_of(module)
+
+
+def _neuron_label(backend: str, case: Case) -> tuple[NodeLevel, set[str]]:
+    """The label of the case's one neuron node and the constructs of its other nodes."""
+    labels = explain(case.graph(), case.semantics, backend, case.dtype)
+    (label,) = [item for item in labels if item.type in NEURON_TYPES]
+    return label, {item.construct for item in labels if item is not label}
 
 
 def _detail(verdict: Verdict) -> str:

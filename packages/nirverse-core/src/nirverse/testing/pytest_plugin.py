@@ -10,11 +10,11 @@ def pytest_addoption(parser) -> None:
 
 
 def pytest_generate_tests(metafunc) -> None:
-    if "nirverse_case" not in metafunc.fixturenames:
-        return
     cls = metafunc.cls
-    cases = cls.selected_cases() if cls is not None and hasattr(cls, "selected_cases") else []
-    metafunc.parametrize("nirverse_case", cases, ids=[c.id for c in cases])
+    for fixture, selector in (("nirverse_case", "selected_cases"), ("nirverse_mutation_case", "mutation_cases")):
+        if fixture in metafunc.fixturenames:
+            cases = getattr(cls, selector)() if cls is not None and hasattr(cls, selector) else []
+            metafunc.parametrize(fixture, cases, ids=[c.id for c in cases])
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

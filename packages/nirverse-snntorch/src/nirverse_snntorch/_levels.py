@@ -1,0 +1,94 @@
+"""How each NIR node runs in snnTorch: native, adapted or emulated (see :mod:`nirverse.levels`).
+
+A neuron is snnTorch's ``Leaky`` (I, LI, IF, LIF) or ``Synaptic`` (CubaLI, CubaLIF) with the constants of
+:func:`._from_nir.neuron_constants`. It is native where snnTorch's own update is the NIR update with mapped
+parameters only: input gain 1, no bias, no membrane offset, for the Cuba types a synaptic state equal to
+NIR's current (c = κ r = 1, K = 0), and no subtract reset (snnTorch's delayed subtraction needs the
+plugin's correction terms and a rebuilt membrane). Everything else is adapted. Imports torch, not snnTorch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from nirverse import Plan
+from nirverse.levels import ADAPTED, EMULATED, NATIVE, NodeLevel
+
+__all__ = ["node_level", "folded_into", "folded_target"]
+
+_STATELESS = {
+    "Affine": ("torch.nn.Linear", NATIVE, "torch.nn.Linear with weight and bias"),
+    "Linear": ("torch.nn.Linear", NATIVE, "torch.nn.Linear without bias"),
+    "Conv1d": ("torch.nn.Conv1d", NATIVE, "torch.nn.Conv1d"),
+    "Conv2d": ("torch.nn.Conv2d", NATIVE, "torch.nn.Conv2d"),
+    "SumPool2d": ("torch.nn.AvgPool2d", NATIVE, "torch.nn.AvgPool2d with divisor_override=1 (a window sum)"),
+    "AvgPool2d": ("torch.nn.AvgPool2d", NATIVE, "torch.nn.AvgPool2d, padding counted"),
+    "Flatten": ("torch.nn.Flatten", NATIVE, "torch.nn.Flatten over the sample axes"),
+    "Scale": ("torch.nn.Module", EMULATED, "plugin-written torch module ScaleOp: s * x"),
+    "Threshold": ("torch.nn.Module", EMULATED, "plugin-written torch module ThresholdOp: 1[x > theta]"),
+    "Delay": ("torch.nn.Module", EMULATED, "plugin-written torch module DelayOp: shift by round(delay/dt) steps"),
+}
+
+
+def _adaptations(kind: str, k: dict, subtract: bool) -> list[str]:
+    """What the plugin does around the snnTorch neuron, from the mapping's constants."""
+    done = []
+    if not np.all(k["gain"] == 1.0):
+        done.append("input scaled")
+    if np.any(k["bias"] != 0):
+        done.append("bias added to the input")
+    if np.any(k["offset"] != 0):
+        done.append("membrane shifted by v_reset or v_leak")
+    if kind.startswith("Cuba") and not (np.all(k["c"] == 1.0) and np.all(k["K"] == 0)):
+        done.append("current read back from the scaled synaptic state")
+    if subtract:
+        done.append("correction terms for snnTorch's delayed subtraction, membrane rebuilt")
+    return done
+
+
+def folded_into(plan: Plan, name: str) -> str | None:
+    """The Affine/Linear node that absorbs neuron ``name``'s input path ``gain ⊙ x + bias`` (its rows times the
+    gain, the bias added to its own): the neuron's only input, this neuron its only consumer, a node whose
+    other adaptations vanish (no membrane offset, no Cuba current, no subtract reset) and, for a non-zero bias,
+    an Affine. Then ``gain ⊙ (W x + b) + c = (gain ⊙ W) x + (gain ⊙ b + c)`` and ``Leaky`` gets its input from torch."""
+    from ._from_nir import neuron_constants
+
+    kind = plan.types[name]
+    if kind not in ("I", "LI", "IF", "LIF") or len(plan.incoming[name]) != 1:
+        return None
+    source = plan.incoming[name][0].source
+    if plan.types[source] not in ("Affine", "Linear") or sum(e.source == source for e in plan.edges) != 1:
+        return None
+    k = neuron_constants(kind, plan.params[name], plan.semantics)
+    subtract = kind in ("IF", "LIF") and plan.semantics.reset == "subtract"
+    if subtract or np.any(k["offset"] != 0) or k["gain"].shape != plan.out_shapes[source]:
+        return None
+    if np.any(k["bias"] != 0) and plan.types[source] != "Affine":
+        return None
+    return source
+
+
+def folded_target(plan: Plan, name: str) -> str | None:
+    """For an Affine/Linear node: the neuron whose input path it absorbs (see :func:`folded_into`)."""
+    targets = [e.target for e in plan.edges if e.source == name]
+    return targets[0] if len(targets) == 1 and folded_into(plan, targets[0]) == name else None
+
+
+def node_level(plan: Plan, name: str, dtype: str) -> NodeLevel:
+    from ._from_nir import check_node, neuron_constants  # torch only
+
+    kind = plan.types[name]
+    if kind in _STATELESS:
+        construct, level, reason = _STATELESS[kind]
+        if kind in ("Affine", "Linear") and folded_target(plan, name):
+            reason += f", rows scaled by the input gain of {folded_target(plan, name)} (and its input bias added)"
+        return NodeLevel(name, kind, level, construct, reason)
+    check_node(name, kind, plan.params[name], plan.semantics)
+    cls = "Synaptic" if kind.startswith("Cuba") else "Leaky"
+    subtract = kind in ("IF", "LIF", "CubaLIF") and plan.semantics.reset == "subtract"
+    done = _adaptations(kind, neuron_constants(kind, plan.params[name], plan.semantics), subtract)
+    if folded_into(plan, name):
+        return NodeLevel(name, kind, NATIVE, f"snntorch.{cls}", f"{cls} does the whole update; its input gain and "
+                         f"bias are folded into {folded_into(plan, name)}")
+    if not done:
+        return NodeLevel(name, kind, NATIVE, f"snntorch.{cls}", f"{cls} does the whole update; parameters mapped")
+    return NodeLevel(name, kind, ADAPTED, f"snntorch.{cls}", f"{cls} with " + "; ".join(done))
