@@ -21,8 +21,8 @@ from .errors import (
     UnsupportedSemanticsError,
 )
 from .graph import Plan, delay_buffer, prepare
-from .limits import check_elements
 from .levels import EMULATED, LEVELS, REFUSED, NodeLevel, at_least
+from .limits import check_elements
 from .loading import GraphSource
 from .semantics import Semantics
 
@@ -112,7 +112,7 @@ def normalize_inputs(plan: Plan, inputs: Any) -> dict[str, np.ndarray]:
 
 
 def _check_run_size(plan: Plan, batch: int, steps: int) -> None:
-    """The values a run holds, bounded before anything is allocated: every node's output over
+    r"""The values a run holds, bounded before anything is allocated: every node's output over
     (batch, time), :math:`B T \sum_n |n|`, plus every delay buffer, :math:`B \sum_d (k_d + 1) |d|`."""
     per_step = sum(math.prod(s) for s in plan.out_shapes.values())
     buffers = sum(delay_buffer(plan.params[n], plan.out_shapes[n]) for n in plan.order if plan.types[n] == "Delay")

@@ -283,9 +283,9 @@ def _bounded_int(option: str, low: int, high: int):
 
 
 def _error(exc: BaseException) -> int:
-    """One line on stderr, exit status 2."""
+    """One line (no wrapping, markup in paths escaped), exit status 2."""
     text = " ".join(f"{type(exc).__name__}: {exc}".split())
-    print(f"error: {text}", file=sys.stderr)
+    _console().print(f"[red]error:[/red] {escape(text)}", soft_wrap=True)
     return 2
 
 
@@ -293,10 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except NirverseError as exc:
-        _console().print(f"[red]error:[/red] {type(exc).__name__}: {escape(str(exc))}", soft_wrap=True)
-        return 2
-    except (OSError, ValueError, MemoryError) as exc:  # anything the checks above did not foresee
+    except (NirverseError, OSError, ValueError, MemoryError) as exc:  # OSError...: what no check foresaw
         return _error(exc)
 
 

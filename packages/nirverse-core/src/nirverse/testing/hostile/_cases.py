@@ -530,3 +530,100 @@ def dtype_float16(tmp: Path) -> Trial:
 @case("semantics", "InvalidInputError")
 def require_unknown(tmp: Path) -> Trial:
     return Trial(linear_lif(), spikes(), kwargs={"require": "perfect"})
+
+
+# --- the command line -------------------------------------------------------------------------------------
+
+EXIT_2 = "exit 2"
+BACKEND = "{backend}"  # replaced by the backend under test
+
+
+@dataclass
+class CliTrial:
+    """``nirverse <argv>`` run in the case's folder; the files in ``unchanged`` must keep their bytes."""
+
+    argv: list[str]
+    unchanged: list[Path] = field(default_factory=list)
+
+
+def _cli_files(tmp: Path) -> Path:
+    """graph.nir, in.npy, obj.npy, huge.npy (a header claiming 21.8 TiB), bomb.npz, text.npy in ``tmp``."""
+    import zipfile
+
+    _write(tmp, linear_lif())
+    np.save(tmp / "in.npy", spikes())
+    np.save(tmp / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    (tmp / "text.npy").write_text("1 2 3\n")
+    header = np.lib.format.header_data_from_array_1_0(np.zeros((1, 1, 1)))
+    with open(tmp / "huge.npy", "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {**header, "shape": (1_000_000, 1_000_000, 3)})
+    with zipfile.ZipFile(tmp / "bomb.npz", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("input.npy", "w", force_zip64=True) as member:
+            np.lib.format.write_array_header_1_0(member, {**header, "shape": (1_000_000, 1_000, 2)})
+            member.write(bytes(8 * 10**6))
+    return tmp / "graph.nir"
+
+
+def _cli_case(name: str, expect: str, build: Callable[[Path], CliTrial]) -> None:
+    def make(tmp: Path) -> CliTrial:
+        _cli_files(tmp)
+        return build(tmp)
+
+    case("cli", expect, name)(make)
+
+
+def _run_args(*extra: str) -> list[str]:
+    return ["run", "graph.nir", "--dt", "1e-3", "--backend", BACKEND, *extra]
+
+
+def _compare_args(*extra: str) -> list[str]:
+    return ["compare", "graph.nir", "--backends", BACKEND, *extra]
+
+
+def _existing(tmp: Path, name: str, argv: list[str]) -> CliTrial:
+    (tmp / name).write_bytes(b"keep me")
+    return CliTrial(argv, [tmp / name])
+
+
+def _symlinked(tmp: Path) -> CliTrial:
+    (tmp / "target.txt").write_bytes(b"keep me")
+    (tmp / "link.npz").symlink_to(tmp / "target.txt")
+    return CliTrial(_run_args("--input", "in.npy", "--output", "link.npz", "--force"), [tmp / "target.txt"])
+
+
+def _fifo_input(tmp: Path) -> CliTrial:
+    import os
+
+    os.mkfifo(tmp / "fifo.npy")
+    return CliTrial(_run_args("--input", "fifo.npy"))
+
+
+for _name, _build in {
+    "cli_input_missing": lambda tmp: CliTrial(_run_args("--input", "missing.npy")),
+    "cli_input_directory": lambda tmp: CliTrial(_run_args("--input", str(tmp))),
+    "cli_input_object_npy": lambda tmp: CliTrial(_run_args("--input", "obj.npy")),
+    "cli_input_text_file": lambda tmp: CliTrial(_run_args("--input", "text.npy")),
+    "cli_input_nir_file": lambda tmp: CliTrial(_run_args("--input", "graph.nir")),
+    "cli_input_header_21_tib": lambda tmp: CliTrial(_run_args("--input", "huge.npy")),
+    "cli_input_npz_bomb": lambda tmp: CliTrial(_run_args("--input", "bomb.npz")),
+    "cli_input_fifo": _fifo_input,
+    "cli_output_missing_folder": lambda tmp: CliTrial(_run_args("--input", "in.npy", "--output", "nodir/x.npz")),
+    "cli_output_existing": lambda tmp: _existing(tmp, "out.npz", _run_args("--input", "in.npy", "--output", "out.npz")),
+    "cli_output_default_existing": lambda tmp: _existing(tmp, "outputs.npz", _run_args("--input", "in.npy")),
+    "cli_output_symlink": _symlinked,
+    "cli_output_devnull": lambda tmp: CliTrial(_run_args("--input", "in.npy", "--output", "/dev/null", "--force")),
+    "cli_compare_steps_negative": lambda tmp: CliTrial(_compare_args("--steps", "-5", "--no-plot")),
+    "cli_compare_steps_1e9": lambda tmp: CliTrial(_compare_args("--steps", "1e9", "--no-plot")),
+    "cli_compare_figure_txt": lambda tmp: CliTrial(_compare_args("--figure", "f.txt")),
+    "cli_compare_figure_existing": lambda tmp: _existing(tmp, "fig.png", _compare_args("--figure", "fig.png")),
+    "cli_compare_input_missing": lambda tmp: CliTrial(_compare_args("--input", "missing", "--no-plot")),
+    "cli_conformance_output_not_json": lambda tmp: _existing(
+        tmp, "s.json", ["conformance", "--backends", BACKEND, "--output", "s.json"]),
+    "cli_conformance_output_list": lambda tmp: (
+        (tmp / "l.json").write_text("[1, 2]"),
+        CliTrial(["conformance", "--backends", BACKEND, "--output", "l.json"], [tmp / "l.json"]))[1],
+}.items():
+    _cli_case(_name, EXIT_2, _build)
+
+_cli_case("cli_run_writes_exactly_the_given_path", RUNS,
+          lambda tmp: CliTrial(_run_args("--input", "in.npy", "--output", "report")))

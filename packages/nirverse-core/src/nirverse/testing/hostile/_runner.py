@@ -20,7 +20,7 @@ import numpy as np
 
 from ... import errors
 from ...isolation import CRASHED, OK, OUT_OF_MEMORY, RAISED, TIMED_OUT, Isolated
-from ._cases import CASES, RUNS, Trial
+from ._cases import BACKEND, CASES, EXIT_2, RUNS, CliTrial, Trial
 
 VERDICTS = ("typed", "ran", "mistyped", "generic", "silent", "crash", "hang")
 #: failures of the backend, not of the input: counted as typed refusals of a case that should run
@@ -32,6 +32,8 @@ def attempt(case_id: str, backend: str, workdir: str) -> dict[str, str]:
     case = CASES[case_id]
     tmp = Path(tempfile.mkdtemp(prefix=f"{case_id}-", dir=workdir))
     try:
+        if case.category == "cli":
+            return _judge_cli(case.expect, case.make(tmp), backend, tmp)
         return _judge(case.expect, lambda: _run(case.make(tmp), backend))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -95,6 +97,46 @@ def _judge(expect: str, go) -> dict[str, str]:
     if problem:
         return {"verdict": "silent", "detail": problem}
     return {"verdict": "ran", "detail": "ok"}
+
+
+def _judge_cli(expect: str, trial: CliTrial, backend: str, tmp: Path) -> dict[str, str]:
+    """``typed``: exit 2, one line after argparse's usage, no traceback, protected files untouched;
+    ``ran``: exit 0 and exactly the requested file written."""
+    import contextlib
+    import io
+    import os
+
+    from ...cli import main
+
+    before = {p: _bytes(p) for p in trial.unchanged}
+    argv = [backend if a == BACKEND else a for a in trial.argv]
+    text, cwd = io.StringIO(), os.getcwd()
+    try:
+        os.chdir(tmp)
+        with contextlib.redirect_stdout(text), contextlib.redirect_stderr(text):
+            try:
+                code = main(argv)
+            except SystemExit as exc:  # argparse's own errors
+                code = exc.code
+    except Exception as exc:  # noqa: BLE001 - a traceback is what the corpus looks for
+        return {"verdict": "generic", "detail": f"{type(exc).__name__}: {exc}"}
+    finally:
+        os.chdir(cwd)
+    output = text.getvalue()
+    changed = [p.name for p, data in before.items() if _bytes(p) != data]
+    if changed or os.path.exists("/dev/null.npz"):
+        return {"verdict": "silent", "detail": f"changed {changed or '/dev/null.npz'}: {output[-300:]}"}
+    if expect == EXIT_2:
+        lines = [ln for ln in output.strip().splitlines() if not ln.startswith((" ", "usage:"))]
+        if code == 2 and "Traceback" not in output and len(lines) == 1:
+            return {"verdict": "typed", "detail": lines[0]}
+        return {"verdict": "generic" if code != 0 else "silent", "detail": f"exit {code}: {output[-300:]}"}
+    written = (tmp / "report").is_file() and not (tmp / "report.npz").exists() and "'report'" in output
+    return {"verdict": "ran" if code == 0 and written else "silent", "detail": f"exit {code}: {output[-300:]}"}
+
+
+def _bytes(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None
 
 
 @dataclass
