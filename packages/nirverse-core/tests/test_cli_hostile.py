@@ -43,7 +43,7 @@ CASES = {
     "input a .nir file": lambda f: _run(f, "--input", f["graph"]),
     "input header of 21.8 TiB": lambda f: _run(f, "--input", "huge.npy"),
     "input an .npz bomb": lambda f: _run(f, "--input", "bomb.npz"),
-    "output in a missing folder": lambda f: _run(f, "--input", "in.npy", "--output", "nodir/x.npz"),
+    "output below a file": lambda f: _run(f, "--input", "in.npy", "--output", "in.npy/x.npz"),
     "compare --steps -5": lambda f: _compare(f, "--steps", "-5", "--no-plot"),
     "compare --steps 1e9": lambda f: _compare(f, "--steps", "1e9", "--no-plot"),
     "compare --steps 10**9": lambda f: _compare(f, "--steps", "1000000000", "--no-plot"),
@@ -81,14 +81,27 @@ class _no_exit:
 
 
 def test_never_overwrites_without_force(files, capsys):
-    args = _run(files, "--input", "in.npy")
+    args = _run(files, "--input", "in.npy", "--output", "mine.npz")
     assert main(args) == 0
-    written = (files["dir"] / "outputs.npz").read_bytes()
-    assert "'outputs.npz'" in capsys.readouterr().out
-    assert main(args) == 2  # the default output of a second run must not replace the first
+    written = (files["dir"] / "mine.npz").read_bytes()
+    assert "'mine.npz'" in capsys.readouterr().out
+    assert main(args) == 2
     assert "exists" in capsys.readouterr().out
-    assert (files["dir"] / "outputs.npz").read_bytes() == written
+    assert (files["dir"] / "mine.npz").read_bytes() == written
     assert main([*args, "--force"]) == 0
+
+
+def test_default_outputs_never_clash(files, capsys):
+    args = _run(files, "--input", "in.npy")
+    assert main(args) == 0 and main(args) == 0
+    out = capsys.readouterr().out
+    assert "'outputs.npz'" in out and "'outputs-1.npz'" in out
+    assert (files["dir"] / "outputs-1.npz").is_file()
+
+
+def test_missing_output_folders_are_created(files):
+    assert main(_run(files, "--input", "in.npy", "--output", "new/dir/x.npz")) == 0
+    assert (files["dir"] / "new" / "dir" / "x.npz").is_file()
 
 
 def test_writes_exactly_the_given_path(files, capsys):

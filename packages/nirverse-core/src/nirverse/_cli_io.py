@@ -4,10 +4,11 @@ Inputs: a regular file only (never blocks on a FIFO or device), ``.npy`` or ``.n
 no pickles, every array's declared size (header shape x itemsize) checked against the size limit *before*
 it is read -- a 21 TiB header or a decompression bomb is refused, not allocated.
 
-Outputs: written to exactly the path given (no suffix added), never over an existing file unless
-``force``, never through a symlink or into a special file; written to a temporary file beside the target
-and then published atomically (a hard link, which fails if the target appeared meanwhile, or a rename
-with ``force``).
+Outputs: written to exactly the path given (no suffix added; missing folders created), never over an
+existing file unless ``force``, never through a symlink or into a special file; written to a temporary
+file beside the target and then published atomically (a hard link, which fails if the target appeared
+meanwhile, or a rename with ``force``). A default name the user did not choose becomes the first free one
+of ``name``, ``name-1``, ``name-2``, ... so that two runs never write over each other.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 from . import limits
 from .errors import InvalidInputError, NirverseError
 
-__all__ = ["CliError", "load_array_file", "check_output", "write_output", "check_scoreboard"]
+__all__ = ["CliError", "load_array_file", "check_output", "write_output", "check_scoreboard", "fresh_path"]
 
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -112,10 +113,27 @@ def check_output(path: str, force: bool, option: str = "--output", suffixes: tup
                            expected="a path for a new regular file")
         if not force:
             raise CliError(f"{path!r} exists", field=option, expected="a new file, or --force to overwrite it")
-    parent = target.parent
-    if not parent.is_dir():
-        raise CliError(f"the folder {str(parent)!r} does not exist", field=option, expected="an existing folder")
+    _check_folder(target, option)
     return target
+
+
+def _check_folder(target: Path, option: str) -> None:
+    """The nearest existing ancestor must be a folder (missing ones are created when writing)."""
+    parent = target.parent
+    while not os.path.lexists(parent) and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise CliError(f"{str(parent)!r} is not a folder", field=option, expected=f"a folder for {str(target)!r}")
+
+
+def fresh_path(default: str) -> str:
+    """``default``, or ``stem-1.suffix``, ``stem-2.suffix``, ...: the first name nothing is at."""
+    path = Path(default)
+    for i in range(1000):
+        candidate = path if i == 0 else path.with_name(f"{path.stem}-{i}{path.suffix}")
+        if not os.path.lexists(candidate):
+            return str(candidate)
+    raise CliError(f"{default!r} and 999 numbered variants exist", expected="a path given explicitly")
 
 
 def _is_special(target: Path) -> bool:
@@ -128,6 +146,7 @@ def _is_special(target: Path) -> bool:
 def write_output(target: Path, force: bool, write: Callable[[str], Any], option: str = "--output") -> Path:
     """Call ``write(temporary path)`` beside ``target``, then publish it as exactly ``target``."""
     check_output(str(target), force, option)
+    target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix or ".tmp")
     os.close(fd)
     try:
@@ -163,8 +182,7 @@ def check_scoreboard(path: str, option: str = "--output") -> Path:
     target = Path(path)
     if target.is_symlink() or (os.path.lexists(target) and not target.is_file()):
         raise CliError(f"{path!r} is a symlink or not a regular file", field=option, expected="a .json file path")
-    if not target.parent.is_dir():
-        raise CliError(f"the folder {str(target.parent)!r} does not exist", field=option, expected="an existing folder")
+    _check_folder(target, option)
     if target.exists():
         try:
             payload = json.loads(target.read_text())

@@ -17,6 +17,8 @@ from .semantics import LATENCIES, METHODS, RESETS, Semantics
 DEMO_GRAPH = "braille_noDelay_bias_zero.nir"
 DEMO_SEMANTICS = dict(dt=1e-4, method="euler", reset="value", latency="immediate")
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+DEFAULT_OUTPUT = "outputs.npz"
+DEFAULT_FIGURE = "nirverse-compare.png"
 MAX_STEPS = 10**7
 MAX_BATCH = 10**6
 
@@ -77,7 +79,8 @@ def cmd_run(args) -> int:
     from .api import run
 
     sem = _semantics(args, DEMO_SEMANTICS | {"dt": args.dt})
-    target = _cli_io.check_output(args.output, args.force)  # before the run, which may be long
+    output = args.output if args.output is not None else _cli_io.fresh_path(DEFAULT_OUTPUT)
+    target = _cli_io.check_output(output, args.force)  # before the run, which may be long
     inputs = _cli_io.load_array_file(args.input)
     result = run(args.graph, inputs, sem, backend=args.backend, dtype=args.dtype, record=args.record)
     arrays = {f"out:{k}": v for k, v in result.outputs.items()}
@@ -128,7 +131,8 @@ def cmd_compare(args) -> int:
         graph_path = Path(args.graph)
         defaults = DEMO_SEMANTICS | {"dt": 1e-3}
     sem = _semantics(args, defaults)
-    figure_path = None if args.no_plot else _cli_io.check_output(args.figure, args.force, "--figure", FIGURE_SUFFIXES)
+    figure = args.figure if args.figure is not None else _cli_io.fresh_path(DEFAULT_FIGURE)
+    figure_path = None if args.no_plot else _cli_io.check_output(figure, args.force, "--figure", FIGURE_SUFFIXES)
     graph = load(graph_path)
     plan = prepare(graph, sem)
     if args.input:
@@ -235,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default="reference")
     p.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     p.add_argument("--record", action="store_true", help="also write neuron states")
-    p.add_argument("--output", default="outputs.npz", help="the .npz file to write (exactly this path)")
+    p.add_argument("--output", help=f"the .npz file to write, exactly this path (default: {DEFAULT_OUTPUT}, "
+                   "or a numbered name if that exists)")
     p.add_argument("--force", action="store_true", help="overwrite --output if it exists")
     _add_semantics(p, dt_required=True)
     p.set_defaults(func=cmd_run)
@@ -249,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=_bounded_int("--batch", 1, MAX_BATCH), default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dtype", default="float64", choices=("float64", "float32"))
-    p.add_argument("--figure", default="nirverse-compare.png", help="figure path (.png or .svg)")
+    p.add_argument("--figure", help=f"figure path (.png, .svg or .pdf; default: {DEFAULT_FIGURE}, "
+                   "or a numbered name if that exists)")
     p.add_argument("--no-plot", action="store_true")
     p.add_argument("--force", action="store_true", help="overwrite --figure if it exists")
     p.add_argument("--strict", action="store_true", help="exit 1 when a backend deviates or fails")

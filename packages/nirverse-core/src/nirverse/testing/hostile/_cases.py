@@ -540,10 +540,12 @@ BACKEND = "{backend}"  # replaced by the backend under test
 
 @dataclass
 class CliTrial:
-    """``nirverse <argv>`` run in the case's folder; the files in ``unchanged`` must keep their bytes."""
+    """``nirverse <argv>`` run in the case's folder; the files in ``unchanged`` must keep their bytes; a case
+    that runs must write exactly the file ``written`` and print its name."""
 
     argv: list[str]
     unchanged: list[Path] = field(default_factory=list)
+    written: str | None = None
 
 
 def _cli_files(tmp: Path) -> Path:
@@ -607,9 +609,8 @@ for _name, _build in {
     "cli_input_header_21_tib": lambda tmp: CliTrial(_run_args("--input", "huge.npy")),
     "cli_input_npz_bomb": lambda tmp: CliTrial(_run_args("--input", "bomb.npz")),
     "cli_input_fifo": _fifo_input,
-    "cli_output_missing_folder": lambda tmp: CliTrial(_run_args("--input", "in.npy", "--output", "nodir/x.npz")),
+    "cli_output_below_a_file": lambda tmp: CliTrial(_run_args("--input", "in.npy", "--output", "in.npy/x.npz")),
     "cli_output_existing": lambda tmp: _existing(tmp, "out.npz", _run_args("--input", "in.npy", "--output", "out.npz")),
-    "cli_output_default_existing": lambda tmp: _existing(tmp, "outputs.npz", _run_args("--input", "in.npy")),
     "cli_output_symlink": _symlinked,
     "cli_output_devnull": lambda tmp: CliTrial(_run_args("--input", "in.npy", "--output", "/dev/null", "--force")),
     "cli_compare_steps_negative": lambda tmp: CliTrial(_compare_args("--steps", "-5", "--no-plot")),
@@ -626,4 +627,15 @@ for _name, _build in {
     _cli_case(_name, EXIT_2, _build)
 
 _cli_case("cli_run_writes_exactly_the_given_path", RUNS,
-          lambda tmp: CliTrial(_run_args("--input", "in.npy", "--output", "report")))
+          lambda tmp: CliTrial(_run_args("--input", "in.npy", "--output", "report"), written="report"))
+
+
+def _second_default_run(tmp: Path) -> CliTrial:
+    trial = _existing(tmp, "outputs.npz", _run_args("--input", "in.npy"))
+    trial.written = "outputs-1.npz"
+    return trial
+
+
+_cli_case("cli_output_default_existing", RUNS, _second_default_run)
+_cli_case("cli_output_missing_folder", RUNS,  # created, as the user asked for that path
+          lambda tmp: CliTrial(_run_args("--input", "in.npy", "--output", "nodir/x.npz"), written="nodir/x.npz"))

@@ -131,7 +131,8 @@ def _judge_cli(expect: str, trial: CliTrial, backend: str, tmp: Path) -> dict[st
         if code == 2 and "Traceback" not in output and len(lines) == 1:
             return {"verdict": "typed", "detail": lines[0]}
         return {"verdict": "generic" if code != 0 else "silent", "detail": f"exit {code}: {output[-300:]}"}
-    written = (tmp / "report").is_file() and not (tmp / "report.npz").exists() and "'report'" in output
+    name = trial.written
+    written = name is not None and (tmp / name).is_file() and not (tmp / f"{name}.npz").exists() and f"'{name}'" in output
     return {"verdict": "ran" if code == 0 and written else "silent", "detail": f"exit {code}: {output[-300:]}"}
 
 
