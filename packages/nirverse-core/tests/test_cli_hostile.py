@@ -7,6 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 from nirverse.cli import main
+from nirverse.isolation import call_isolated
 
 
 @pytest.fixture
@@ -46,14 +47,25 @@ CASES = {
     "output below a file": lambda f: _run(f, "--input", "in.npy", "--output", "in.npy/x.npz"),
     "compare --steps -5": lambda f: _compare(f, "--steps", "-5", "--no-plot"),
     "compare --steps 1e9": lambda f: _compare(f, "--steps", "1e9", "--no-plot"),
-    "compare --steps 10**9": lambda f: _compare(f, "--steps", "1000000000", "--no-plot"),
     "compare --figure f.txt": lambda f: _compare(f, "--figure", "f.txt"),
     "compare --input missing": lambda f: _compare(f, "--input", "missing", "--no-plot"),
     "conformance --output not JSON": lambda f: ["conformance", "--backends", "reference", "--output", "scores.json"],
     "conformance --output a JSON list": lambda f: ["conformance", "--backends", "reference", "--output", "list.json"],
     "output /dev/null": lambda f: _run(f, "--input", "in.npy", "--output", os.devnull),
-    "input a FIFO": lambda f: (os.mkfifo("fifo.npy"), _run(f, "--input", "fifo.npy"))[1],
 }
+
+#: cases that once blocked or allocated GiB: run in an isolated child (exit status only)
+ISOLATED = {
+    "input a FIFO": lambda f: (os.mkfifo("fifo.npy"), _run(f, "--input", str(f["dir"] / "fifo.npy")))[1],
+    "compare --steps 10**9": lambda f: _compare(f, "--steps", "1000000000", "--no-plot"),
+}
+
+
+@pytest.mark.parametrize("name", ISOLATED)
+def test_exit_2_without_blocking_or_allocating(files, name):
+    outcome = call_isolated("nirverse.cli:main", ISOLATED[name](files), time_limit=60, memory_limit=3 * 2**30)
+    code = outcome.value if outcome.ok else getattr(outcome.error, "code", None)
+    assert code == 2, outcome.describe()
 
 
 @pytest.mark.parametrize("name", CASES)
