@@ -590,7 +590,7 @@ def _existing(tmp: Path, name: str, argv: list[str]) -> CliTrial:
 def _symlinked(tmp: Path) -> CliTrial:
     (tmp / "target.txt").write_bytes(b"keep me")
     (tmp / "link.npz").symlink_to(tmp / "target.txt")
-    return CliTrial(_run_args("--input", "in.npy", "--output", "link.npz", "--force"), [tmp / "target.txt"])
+    return CliTrial(_run_args("--input", "in.npy", "--output", "link.npz"), [tmp / "target.txt"])
 
 
 def _fifo_input(tmp: Path) -> CliTrial:
@@ -612,7 +612,7 @@ for _name, _build in {
     "cli_output_below_a_file": lambda tmp: CliTrial(_run_args("--input", "in.npy", "--output", "in.npy/x.npz")),
     "cli_output_existing": lambda tmp: _existing(tmp, "out.npz", _run_args("--input", "in.npy", "--output", "out.npz")),
     "cli_output_symlink": _symlinked,
-    "cli_output_devnull": lambda tmp: CliTrial(_run_args("--input", "in.npy", "--output", "/dev/null", "--force")),
+    "cli_output_devnull": lambda tmp: CliTrial(_run_args("--input", "in.npy", "--output", "/dev/null")),
     "cli_compare_steps_negative": lambda tmp: CliTrial(_compare_args("--steps", "-5", "--no-plot")),
     "cli_compare_steps_1e9": lambda tmp: CliTrial(_compare_args("--steps", "1e9", "--no-plot")),
     "cli_compare_figure_txt": lambda tmp: CliTrial(_compare_args("--figure", "f.txt")),
