@@ -249,9 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("graph", nargs="?", help=".nir file (default: built-in demo graph)")
     p.add_argument("--backends", help="comma-separated (default: every available backend)")
     p.add_argument("--input", help=".npy/.npz input (default: seeded random events)")
-    p.add_argument("--steps", type=_bounded_int("--steps", 1, MAX_STEPS), default=200,
+    p.add_argument("--steps", type=_bounded_int(1, MAX_STEPS), default=200,
                    help=f"time steps of the random input (1 to {MAX_STEPS})")
-    p.add_argument("--batch", type=_bounded_int("--batch", 1, MAX_BATCH), default=1)
+    p.add_argument("--batch", type=_bounded_int(1, MAX_BATCH), default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     p.add_argument("--figure", help=f"figure path (.png, .svg or .pdf; default: {DEFAULT_FIGURE}, "
@@ -272,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _bounded_int(option: str, low: int, high: int):
+def _bounded_int(low: int, high: int):
     """An argparse type: an integer in [low, high] ("1e3" accepted when it is a whole number)."""
 
     def parse(text: str) -> int:
