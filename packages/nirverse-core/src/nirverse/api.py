@@ -17,12 +17,12 @@ from .errors import (
     BackendUnavailableError,
     InvalidInputError,
     NirverseError,
-    TooLargeError,
     UnsupportedNodeError,
     UnsupportedSemanticsError,
 )
-from .graph import MAX_ELEMENTS, Plan, prepare
+from .graph import Plan, delay_buffer, prepare
 from .levels import EMULATED, LEVELS, REFUSED, NodeLevel, at_least
+from .limits import check_elements
 from .loading import GraphSource
 from .semantics import Semantics
 
@@ -97,6 +97,7 @@ def normalize_inputs(plan: Plan, inputs: Any) -> dict[str, np.ndarray]:
             )
         if lead is None:
             lead = arr.shape[:2]
+            _check_run_size(plan, *lead)  # before the float64 copy: arr may be a tiny broadcast view
         elif arr.shape[:2] != lead:
             raise InvalidInputError(
                 f"has (batch, time) {arr.shape[:2]}", node=name, field="inputs",
@@ -107,13 +108,19 @@ def normalize_inputs(plan: Plan, inputs: Any) -> dict[str, np.ndarray]:
             raise InvalidInputError("contains NaN or inf", node=name, field="inputs", expected="finite values")
         out[name] = arr
     assert lead is not None
-    per_step = sum(math.prod(s) for s in plan.out_shapes.values())
-    if lead[0] * lead[1] * per_step > MAX_ELEMENTS:
-        raise TooLargeError(
-            f"batch {lead[0]} x time {lead[1]} x {per_step} values per step", field="inputs",
-            expected=f"at most {MAX_ELEMENTS} values in all (NIRVERSE_MAX_ELEMENTS)",
-        )
     return out
+
+
+def _check_run_size(plan: Plan, batch: int, steps: int) -> None:
+    r"""The values a run holds, bounded before anything is allocated: every node's output over
+    (batch, time), :math:`B T \sum_n |n|`, plus every delay buffer, :math:`B \sum_d (k_d + 1) |d|`."""
+    per_step = sum(math.prod(s) for s in plan.out_shapes.values())
+    buffers = sum(delay_buffer(plan.params[n], plan.out_shapes[n]) for n in plan.order if plan.types[n] == "Delay")
+    check_elements(
+        batch * steps * per_step + batch * buffers,
+        f"batch {batch} x time {steps} x {per_step} values per step + batch x {buffers} delay-buffer values",
+        field="inputs",
+    )
 
 
 def run(

@@ -9,12 +9,25 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _cli_io
 from .errors import NirverseError
 from .semantics import LATENCIES, METHODS, RESETS, Semantics
 
 #: the built-in demo: the NIR paper's recurrent Braille RNN, which no two simulators reproduced alike
 DEMO_GRAPH = "braille_noDelay_bias_zero.nir"
 DEMO_SEMANTICS = dict(dt=1e-4, method="euler", reset="value", latency="immediate")
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+DEFAULT_OUTPUT = "outputs.npz"
+DEFAULT_FIGURE = "nirverse-compare.png"
+MAX_STEPS = 10**7
+MAX_BATCH = 10**6
+
+
+def escape(text: str) -> str:
+    """``text`` with rich markup escaped (error messages quote user paths and names)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def _console():
@@ -97,19 +110,33 @@ def cmd_run(args) -> int:
     from .api import run
 
     sem = _semantics(args, DEMO_SEMANTICS | {"dt": args.dt})
-    inputs = np.load(args.input, allow_pickle=False)
-    if isinstance(inputs, np.lib.npyio.NpzFile):
-        inputs = {k: inputs[k] for k in inputs.files}
+    output = args.output if args.output is not None else _cli_io.fresh_path(DEFAULT_OUTPUT)
+    target = _cli_io.check_output(output, args.force)  # before the run, which may be long
+    inputs = _cli_io.load_array_file(args.input)
     result = run(args.graph, inputs, sem, backend=args.backend, dtype=args.dtype, record=args.record)
     arrays = {f"out:{k}": v for k, v in result.outputs.items()}
     arrays |= {f"state:{n}:{k}": v for n, s in result.states.items() for k, v in s.items()}
-    np.savez_compressed(args.output, **arrays)
-    _console().print(f"{args.backend}: {len(result.outputs)} output(s) written to {args.output} ({result.wall_time:.3f} s)")
+    written = _cli_io.write_output(target, args.force, lambda tmp: _savez(tmp, arrays))
+    _console().print(f"{args.backend}: {len(result.outputs)} output(s) written to {str(written)!r} "
+                     f"({result.wall_time:.3f} s)", markup=False, highlight=False, soft_wrap=True)
     return 0
+
+
+def _savez(path: str, arrays: dict[str, np.ndarray]) -> None:
+    """Compressed .npz at exactly ``path`` (numpy appends '.npz' to a name without it; a file object not)."""
+    with open(path, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
 
 
 def _demo_inputs(plan, steps: int, batch: int, seed: int) -> dict[str, np.ndarray]:
     """Seeded random events (probability 0.1 per input and step) for every Input node."""
+    import math
+
+    from .limits import check_elements
+
+    per_step = sum(math.prod(plan.out_shapes[n]) for n in plan.inputs)
+    check_elements(batch * steps * per_step, f"--batch {batch} x --steps {steps} x {per_step} input values",
+                   field="--steps")
     rng = np.random.default_rng(seed)
     return {n: (rng.random((batch, steps, *plan.out_shapes[n])) < 0.1).astype(np.float64) for n in plan.inputs}
 
@@ -136,11 +163,12 @@ def cmd_compare(args) -> int:
         graph_path = Path(args.graph)
         defaults = DEMO_SEMANTICS | {"dt": 1e-3}
     sem = _semantics(args, defaults)
+    figure = args.figure if args.figure is not None else _cli_io.fresh_path(DEFAULT_FIGURE)
+    figure_path = None if args.no_plot else _cli_io.check_output(figure, args.force, "--figure", FIGURE_SUFFIXES)
     graph = load(graph_path)
     plan = prepare(graph, sem)
     if args.input:
-        loaded = np.load(args.input, allow_pickle=False)
-        inputs = {k: loaded[k] for k in loaded.files} if isinstance(loaded, np.lib.npyio.NpzFile) else loaded
+        inputs = _cli_io.load_array_file(args.input)
     else:
         inputs = _demo_inputs(plan, args.steps, args.batch, args.seed)
     chosen = args.backends.split(",") if args.backends is not None else available_backends()
@@ -187,8 +215,9 @@ def cmd_compare(args) -> int:
     if not args.no_plot:
         from .plot import comparison_figure
 
-        figure = comparison_figure(results, reference, args.figure)
-        console.print(f"figure: {figure}")
+        figure = _cli_io.write_output(figure_path, args.force, lambda tmp: comparison_figure(results, reference, tmp),
+                                      "--figure")
+        console.print(f"figure: {str(figure)!r}", markup=False, highlight=False, soft_wrap=True)
     deviating = any(word in r[2] for r in rows for word in ("deviating", "error", "crashed", "timed out"))
     return _failure_code(deviating, args.exit_zero)
 
@@ -254,6 +283,7 @@ def cmd_conformance(args) -> int:
             console.print(f"[red]drift[/red] {p}")
         console.print("catalogue up to date" if not problems else f"{len(problems)} difference(s)")
         return 1 if problems else 0
+    _cli_io.check_scoreboard(args.output)
     names = args.backends.split(",") if args.backends else available_backends()
     cases = [c for c in load_cases() if not args.cases or any(p in c.id for p in args.cases.split(","))]
     verdicts = []
@@ -304,7 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default="reference")
     p.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     p.add_argument("--record", action="store_true", help="also write neuron states")
-    p.add_argument("--output", default="outputs.npz")
+    p.add_argument("--output", help=f"the .npz file to write, exactly this path (default: {DEFAULT_OUTPUT}, "
+                   "or a numbered name if that exists)")
+    p.add_argument("--force", action="store_true", help="overwrite --output if it exists")
     _add_semantics(p, dt_required=True)
     p.set_defaults(func=cmd_run)
 
@@ -312,12 +344,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("graph", nargs="?", help=".nir file (default: built-in demo graph)")
     p.add_argument("--backends", help="comma-separated (default: every available backend)")
     p.add_argument("--input", help=".npy/.npz input (default: seeded random events)")
-    p.add_argument("--steps", type=int, default=200)
-    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--steps", type=_bounded_int(1, MAX_STEPS), default=200,
+                   help=f"time steps of the random input (1 to {MAX_STEPS})")
+    p.add_argument("--batch", type=_bounded_int(1, MAX_BATCH), default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dtype", default="float64", choices=("float64", "float32"))
-    p.add_argument("--figure", default="nirverse-compare.png", help="figure path (.png or .svg)")
+    p.add_argument("--figure", help=f"figure path (.png, .svg or .pdf; default: {DEFAULT_FIGURE}, "
+                   "or a numbered name if that exists)")
     p.add_argument("--no-plot", action="store_true")
+    p.add_argument("--force", action="store_true", help="overwrite --figure if it exists")
     _add_exit_zero(p)
     _add_semantics(p, dt_required=False)
     p.set_defaults(func=cmd_compare)
@@ -355,14 +390,36 @@ def _route_framework_noise(verbose: bool) -> None:
         root.handlers[:] = [logging.NullHandler()]
 
 
+def _bounded_int(low: int, high: int):
+    """An argparse type: an integer in [low, high] ("1e3" accepted when it is a whole number)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = float(text)
+            number = int(value)
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if number != value or not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer from {low} to {high}")
+        return number
+
+    return parse
+
+
+def _error(exc: BaseException) -> int:
+    """One line (no wrapping, markup in paths escaped), exit status 2."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    _console().print(f"[red]error:[/red] {escape(text)}", soft_wrap=True)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _route_framework_noise(args.verbose)
     try:
         return args.func(args)
-    except NirverseError as exc:
-        _console().print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
-        return 2
+    except (NirverseError, OSError, ValueError, MemoryError) as exc:  # OSError...: what no check foresaw
+        return _error(exc)
 
 
 if __name__ == "__main__":

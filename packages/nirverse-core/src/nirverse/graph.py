@@ -15,7 +15,6 @@ semantics note says:
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +22,8 @@ from typing import Any
 import nir
 import numpy as np
 
-from .errors import InvalidGraphError, TooLargeError
+from .errors import InvalidGraphError
+from .limits import MAX_DEPTH, MAX_ELEMENTS, check_elements
 from .loading import GraphSource, load
 from .semantics import Semantics
 from .validation import (
@@ -39,9 +39,7 @@ from .validation import (
 
 __all__ = ["Edge", "Plan", "prepare", "MAX_ELEMENTS"]
 
-#: largest number of elements one node's output over (batch, time) may have before a run is refused;
-#: override with the environment variable ``NIRVERSE_MAX_ELEMENTS``.
-MAX_ELEMENTS = int(os.environ.get("NIRVERSE_MAX_ELEMENTS", 2**31))
+#: MAX_ELEMENTS (re-exported from :mod:`nirverse.limits`, the one documented size limit)
 
 
 @dataclass(frozen=True)
@@ -101,8 +99,13 @@ class Plan:
         return tuple(e for e in self.edges if e.delayed)
 
 
-def _flatten(graph: nir.NIRGraph, prefix: str = ""):
+def _flatten(graph: nir.NIRGraph, prefix: str = "", depth: int = 0):
     """Flat node dict, flat edge list and the names of the inner Input/Output nodes (pass-throughs)."""
+    if depth > MAX_DEPTH:
+        raise InvalidGraphError(
+            f"subgraphs nested more than {MAX_DEPTH} deep", node=prefix.rstrip("."), field="nodes",
+            expected=f"at most {MAX_DEPTH} levels of nested NIRGraph",
+        )
     nodes: dict[str, Any] = {}
     edges: list[tuple[str, str]] = []
     passthrough: set[str] = set()
@@ -116,7 +119,7 @@ def _flatten(graph: nir.NIRGraph, prefix: str = ""):
             )
         full = prefix + name
         if node_type(full, node) == "NIRGraph":
-            inner_nodes, inner_edges, inner_pass = _flatten(node, full + ".")
+            inner_nodes, inner_edges, inner_pass = _flatten(node, full + ".", depth + 1)
             for inner_name, inner in inner_nodes.items():
                 if inner_name in nodes:
                     raise InvalidGraphError(
@@ -161,6 +164,11 @@ def _flatten(graph: nir.NIRGraph, prefix: str = ""):
         return port(ports[0], kind, role, node, base + name + ".")
 
     raw_edges = graph.edges
+    if not isinstance(raw_edges, (list, tuple, np.ndarray)):
+        raise InvalidGraphError(
+            f"is {type(raw_edges).__name__}", node=prefix.rstrip(".") or "<root>", field="edges",
+            expected="a list of (source, target) name pairs",
+        )
     for i, edge in enumerate(raw_edges):
         try:
             src, dst = edge
@@ -325,7 +333,7 @@ def prepare(graph: GraphSource, semantics: Semantics) -> Plan:
     for n in names:
         if types[n] in ELEMENTWISE_FIELD and params[n][ELEMENTWISE_FIELD[types[n]]].ndim == 0:
             params[n] = broadcast_parameters(params[n], in_shapes[n])
-    _check_size(names, out_shapes)
+    _check_size(names, out_shapes, types, params)
 
     one_step = set()
     if semantics.latency == "one-step":
@@ -399,11 +407,16 @@ def _declared_output(node: Any) -> tuple[int, ...] | None:
     return tuple(int(v) for v in arr)
 
 
-def _check_size(names, out_shapes) -> None:
+def _check_size(names, out_shapes, types, params) -> None:
+    """Per sample and step: each node's output, and each delay buffer (steps x shape), within the limit."""
     for n in names:
-        size = math.prod(out_shapes[n])
-        if size > MAX_ELEMENTS:
-            raise TooLargeError(
-                f"output of {size} elements per sample", node=n, field="shape",
-                expected=f"at most {MAX_ELEMENTS} elements (NIRVERSE_MAX_ELEMENTS)",
-            )
+        check_elements(math.prod(out_shapes[n]), "output per sample", node=n, field="shape")
+        if types[n] == "Delay" and "steps" in params[n]:
+            check_elements(delay_buffer(params[n], out_shapes[n]), "delay buffer per sample (steps x shape)",
+                           node=n, field="delay")
+
+
+def delay_buffer(params: Mapping[str, Any], shape: tuple[int, ...]) -> int:
+    """Values one sample's delay buffer holds: (largest step count + 1) x elements of the shape."""
+    steps = params["steps"]
+    return (int(steps.max(initial=0)) + 1) * math.prod(shape)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Union
+from typing import Any, Union
 
 import nir
 
+from ._safe_hdf5 import read_tree
 from .errors import InvalidGraphError
 
 __all__ = ["load", "GraphSource"]
@@ -18,10 +19,13 @@ GraphSource = Union[nir.NIRGraph, nir.NIRNode, str, os.PathLike]
 def load(source: GraphSource) -> nir.NIRGraph:
     """Return a :class:`nir.NIRGraph` from a graph, a single node, or the path of a ``.nir`` file.
 
-    Tries, in order: ``nir.read``; ``nir.read(type_check=False)`` (files whose declared types are
-    inconsistent, e.g. Rockpool's exports); decoding the HDF5 tree node by node (files whose root is a
-    single node). A single node is wrapped as ``input -> node -> output``. Anything else -- a missing,
-    empty, truncated or non-HDF5 file, an unknown node type -- raises :class:`InvalidGraphError`.
+    A file is read by :func:`nirverse._safe_hdf5.read_tree` (a regular file only; no soft or external
+    link, named type or external storage; declared sizes bounded), then decoded as ``nir.read`` would;
+    ``nir.read(type_check=False)`` (files whose declared types are inconsistent, e.g. Rockpool's exports);
+    node by node (files whose root is a single node). A single node is wrapped as ``input -> node ->
+    output``. A graph without an Input or Output, or one where nir would invent nodes, is refused. Anything
+    else -- a missing, empty, truncated or non-HDF5 file, an unknown node type -- raises
+    :class:`InvalidGraphError`.
     """
     if isinstance(source, nir.NIRGraph):
         return source
@@ -34,49 +38,106 @@ def load(source: GraphSource) -> nir.NIRGraph:
             expected="a nir.NIRGraph, a nir.NIRNode or the path of a .nir file",
         )
     path = Path(source)
-    if not path.is_file():
-        raise InvalidGraphError(f"no such file: {str(path)!r}", field="path", expected="an existing .nir file")
-    import h5py
-
-    try:
-        is_hdf5 = h5py.is_hdf5(path)
-    except OSError as exc:  # unreadable file
-        raise InvalidGraphError(f"cannot open {str(path)!r}: {exc}", field="path") from exc
-    if not is_hdf5:
-        raise InvalidGraphError(
-            f"{str(path)!r} is not an HDF5 file (empty, truncated or another format)",
-            field="path",
-            expected="a NIR file written by nir.write",
-        )
+    tree = read_tree(path)  # regular file only, no links followed, sizes bounded
+    _check_file_graph(tree, "<root>")
     errors: list[str] = []
-    for type_check in (True, False):
+    for decode in (_decode_checked, _decode_unchecked, _decode_tree):
         try:
-            node = nir.read(path, type_check=type_check)
+            node = decode(_copy_tree(tree))
         except Exception as exc:  # nir raises assorted errors on bad files
-            errors.append(f"nir.read(type_check={type_check}): {type(exc).__name__}: {exc}")
+            errors.append(f"{decode.__doc__}: {type(exc).__name__}: {exc}")
             continue
+        _check_nothing_invented(tree, node, "<root>")
         return node if isinstance(node, nir.NIRGraph) else _wrap_single_node(path.stem, node)
-    try:
-        node = _read_tree(path)
-    except Exception as exc:
-        errors.append(f"node-by-node decoding: {type(exc).__name__}: {exc}")
-        raise InvalidGraphError(
-            f"cannot read {str(path)!r} as NIR: " + "; ".join(errors), field="path", expected="a NIR file"
-        ) from exc
-    return node if isinstance(node, nir.NIRGraph) else _wrap_single_node(path.stem, node)
+    raise InvalidGraphError(
+        f"cannot read {str(path)!r} as NIR: " + "; ".join(errors), field="path", expected="a NIR file"
+    )
 
 
-def _read_tree(path: Path) -> nir.NIRNode:
-    import h5py
-    from nir.serialization import hdf2dict
+def _decode_checked(tree: dict) -> nir.NIRNode:
+    """nir.read(type_check=True)"""
+    return _decode_like_nir_read(tree, True)
 
-    with h5py.File(path, "r") as handle:
-        if "node" not in handle:
-            raise KeyError("the file has no 'node' group")
-        tree = hdf2dict(handle["node"])
-    if tree.get("type") == "NIRGraph":  # a graph nir.read refused: build it without nir's type check
+
+def _decode_unchecked(tree: dict) -> nir.NIRNode:
+    """nir.read(type_check=False)"""
+    return _decode_like_nir_read(tree, False)
+
+
+def _decode_like_nir_read(tree: dict, type_check: bool) -> nir.NIRNode:
+    if "type_check" in tree:
+        raise ValueError("the file has a 'type_check' entry, which clashes with nir's type-check flag")
+    return nir.dict2NIRNode({**tree, "type_check": type_check})
+
+
+def _decode_tree(tree: dict) -> nir.NIRNode:
+    """node-by-node decoding"""
+    if tree.get("type") == "NIRGraph":  # a graph nir refused: build it without nir's type check
         return nir.NIRGraph.from_dict({**tree, "type_check": False})
     return nir.dict2NIRNode(tree)  # nir.read fails on files whose root is a single node
+
+
+def _copy_tree(tree: dict) -> dict:
+    """A copy of the dicts (arrays shared): nir's decoders may change the dicts they are given."""
+    return {k: _copy_tree(v) if isinstance(v, dict) else v for k, v in tree.items()}
+
+
+def _check_file_graph(tree: dict, where: str, root: bool = True) -> None:
+    """Refuse, from the file's own groups, what nir would otherwise patch up silently: a graph without an
+    Input or an Output, a root node other than an Input without incoming edge (nir invents an Input
+    ``input_<node>`` for both), node groups without a type (HDF5 splits a node name containing '/' into
+    nested groups)."""
+    if tree.get("type") != "NIRGraph":
+        return
+    nodes = tree.get("nodes")
+    if not isinstance(nodes, dict):
+        raise InvalidGraphError("the graph group has no 'nodes' group", node=where, field="nodes",
+                                expected="a NIR file written by nir.write")
+    for name, sub in nodes.items():
+        if not isinstance(sub, dict) or "type" not in sub:
+            raise InvalidGraphError(
+                "the node's group has no 'type'", node=name, field="type",
+                expected="a node written by nir.write (a node name containing '/' is split into HDF5 groups)",
+            )
+        _check_file_graph(sub, name, root=False)
+    if not root:
+        return
+    kinds = {name: str(sub["type"]) for name, sub in nodes.items()}
+    for kind in ("Input", "Output"):
+        if kind not in kinds.values():
+            raise InvalidGraphError(
+                f"the file's graph has no {kind} node (nir.read would invent one)", node=where, field="nodes",
+                expected=f"an {kind} node in the file",
+            )
+    targets = _edge_targets(tree.get("edges"))
+    orphans = [n for n, kind in kinds.items() if kind != "Input" and targets is not None and n not in targets]
+    if orphans:
+        raise InvalidGraphError(
+            f"has no incoming edge in the file (nir.read would invent an Input 'input_{orphans[0]}' for it)",
+            node=orphans[0], field="edges", expected="an edge from an Input or another node",
+        )
+
+
+def _edge_targets(edges: Any) -> set[str] | None:
+    """Target names of the file's edges (None when the edges are malformed: nir's decoder reports that)."""
+    try:
+        return {b.decode() if isinstance(b, bytes) else str(b) for _, b in edges}
+    except (TypeError, ValueError):
+        return None
+
+
+def _check_nothing_invented(tree: dict, node: Any, where: str) -> None:
+    """Every node nir returns must be in the file: nir adds ``input_<x>`` for a root node that is no Input."""
+    if not isinstance(node, nir.NIRGraph) or not isinstance(tree.get("nodes"), dict):
+        return
+    invented = sorted(set(node.nodes) - set(tree["nodes"]))
+    if invented:
+        raise InvalidGraphError(
+            f"nir.read added node(s) {invented} that are not in the file: a node other than an Input has no "
+            "incoming edge", node=where, field="edges", expected="an edge into every node except the Inputs",
+        )
+    for name, sub in node.nodes.items():
+        _check_nothing_invented(tree["nodes"].get(name, {}), sub, name)
 
 
 def _wrap_single_node(name: str, node: nir.NIRNode) -> nir.NIRGraph:

@@ -13,7 +13,8 @@ from typing import Any
 import nir
 import numpy as np
 
-from .errors import InvalidGraphError
+from .errors import InvalidGraphError, TooLargeError
+from .limits import MAX_STEPS, check_elements
 from .semantics import Semantics
 
 __all__ = [
@@ -65,9 +66,12 @@ def node_type(name: str, node: Any) -> str:
 def _array(name: str, field: str, value: Any, *, positive: bool = False) -> np.ndarray:
     if value is None:
         raise InvalidGraphError("is missing", node=name, field=field, expected="a numeric array")
+    size = getattr(value, "size", None)  # an array (or a broadcast view): bound it before any copy
+    if isinstance(size, (int, np.integer)):
+        check_elements(int(size), "declared size", node=name, field=field)
     try:
         arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidGraphError(f"is not numeric ({value!r})", node=name, field=field, expected="numbers") from exc
     if not np.all(np.isfinite(arr)):
         raise InvalidGraphError("contains NaN or inf", node=name, field=field, expected="finite values")
@@ -209,8 +213,21 @@ def node_parameters(name: str, node: Any, semantics: Semantics | None = None) ->
 
 
 def delay_steps(name: str, delay: np.ndarray, dt: float) -> np.ndarray:
-    """k = round(delay/dt) per element; a delay more than 1e-6 (relative) off a whole step is an error."""
-    steps = np.round(delay / dt)
+    """k = round(delay/dt) per element; a delay more than 1e-6 (relative) off a whole step is an error.
+
+    The step count is bounded (finite, at most ``MAX_STEPS``, and a delay buffer of k + 1 values within the
+    size limit) before it becomes an integer: 1e300 s would otherwise wrap round to -2**63.
+    """
+    with np.errstate(over="ignore"):
+        ratio = np.asarray(delay, dtype=np.float64) / dt
+    largest = float(np.max(ratio, initial=0.0))
+    if not math.isfinite(largest) or largest > MAX_STEPS:
+        raise TooLargeError(
+            f"delay {float(np.max(delay))!r} s is {largest:.4g} steps of dt={dt!r} s", node=name, field="delay",
+            expected=f"at most {MAX_STEPS} steps",
+        )
+    check_elements(round(largest) + 1, "delay buffer (steps + 1) per element", node=name, field="delay")
+    steps = np.round(ratio)
     off = np.abs(delay - steps * dt) > 1e-6 * np.maximum(np.abs(delay), dt)
     if np.any(off):
         bad = float(delay[off].flat[0])

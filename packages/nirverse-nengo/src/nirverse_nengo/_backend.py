@@ -80,7 +80,7 @@ class NengoBackend(Backend):
         if record:
             for n, probes in net.state_probes.items():
                 states[n] = {_STATE_KEYS[k]: np.zeros((batch, steps, *plan.out_shapes[n])) for k in probes}
-        for b in range(batch):
+        for b in range(batch if steps else 0):  # zero steps: nothing to simulate (nengo's probes cannot reshape)
             sim.reset()
             for name, data in inputs.items():
                 net.set_input(name, data[b])

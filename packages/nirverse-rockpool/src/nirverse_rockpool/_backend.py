@@ -39,12 +39,15 @@ class RockpoolBackend(Backend):
 
         from ._nodes import default_dtype
 
+        if next(iter(inputs.values())).shape[0] == 0:
+            return self._run_empty_batch(model, inputs, record)
         plan = model.plan
         torch_dtype = model._torch_dtype
         data = {}
         for name in plan.inputs:
             arr = np.asarray(inputs[name])
-            data[name] = torch.as_tensor(arr.reshape(arr.shape[0], arr.shape[1], -1), dtype=torch_dtype)
+            flat = arr.reshape(arr.shape[0], arr.shape[1], int(np.prod(arr.shape[2:])))  # -1 fails on size 0
+            data[name] = torch.as_tensor(flat, dtype=torch_dtype)
         with default_dtype(torch_dtype), torch.no_grad():
             out, _, rec = model(data, record=record)
         if not isinstance(out, dict):
@@ -64,6 +67,13 @@ class RockpoolBackend(Backend):
         from ._levels import node_level
 
         return node_level(plan, name, dtype)
+
+    def _run_empty_batch(self, model: Any, inputs: Mapping[str, np.ndarray], record: bool) -> RunOutput:
+        """Batch 0: Rockpool keeps the last sample's state (``vmem[0]``), so run one zero sample, keep none."""
+        one = {name: np.zeros((1, *np.shape(arr)[1:])) for name, arr in inputs.items()}
+        out = self.run(model, one, record)
+        return RunOutput({k: v[:0] for k, v in out.outputs.items()},
+                         {n: {k: v[:0] for k, v in s.items()} for n, s in out.states.items()})
 
     def to_nir(self, model: Any, semantics: Semantics) -> Any:
         from ._to_nir import to_nir

@@ -88,7 +88,7 @@ class GraphTorch(TorchModule):
         values: dict[str, torch.Tensor] = {}
         for name in plan.inputs:
             x = torch.as_tensor(inputs[name], dtype=self._torch_dtype)
-            values[name] = x.reshape(x.shape[0], x.shape[1], -1)
+            values[name] = x.reshape(x.shape[0], x.shape[1], math.prod(x.shape[2:]))  # -1 fails on size 0
         batch, steps = values[plan.inputs[0]].shape[:2]
         states: dict[str, dict[str, torch.Tensor]] = {}
         for group in plan.groups:

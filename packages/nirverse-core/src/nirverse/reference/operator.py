@@ -46,6 +46,8 @@ class Operator:
                     traces[k][:, t] = v
         if ys is None:  # zero time steps
             ys = np.empty((batch, 0) + x.shape[2:], dtype=x.dtype)
+            if record:
+                traces = {k: np.empty((batch, 0, *v.shape[1:]), x.dtype) for k, v in self.recorded(state).items()}
         return ys, traces
 
 

@@ -101,6 +101,11 @@ def _run_stepwise(plan, group, ops, values, states, batch, steps, dtype, record)
     for n in members:
         values[n] = np.zeros((batch, steps, *plan.out_shapes[n]), dtype)
     op_states = {n: ops[n].init(batch) for n in members}
+    if record and steps == 0:  # zero steps: empty traces, as for the vectorised path
+        for n in members:
+            traces = {k: np.empty((batch, 0, *v.shape[1:]), dtype) for k, v in ops[n].recorded(op_states[n]).items()}
+            if traces:
+                states[n] = traces
     for t in range(steps):
         for n in members:
             x = None
