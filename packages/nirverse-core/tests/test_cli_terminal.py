@@ -38,7 +38,7 @@ def test_info_fits_the_terminal_and_keeps_brackets(columns, monkeypatch, capsys)
     assert max(len(line) for line in lines) <= columns
     table = [line for line in lines if line.startswith("│")]
     assert len(table) == 3, out  # one line per backend: nothing wraps inside the table
-    assert "latency one-step" in out  # a restriction is named, everything else reads "all"
+    assert "one-step" in out and "immediate" not in out  # a restriction is named, everything else reads "all"
     flat = " ".join(out.split())
     assert "nirverse[fancy]" in flat and "[from source]" in flat  # rich markup never eats data
     assert flat.count(HINT.split()[0] + " " + HINT.split()[1]) == 1  # the hint only where unavailable

@@ -53,8 +53,9 @@ def _add_semantics(parser, dt_required: bool) -> None:
 
 
 def _semantics_summary(info) -> str:
-    """"all" where a backend runs every method, reset and latency; else only what it restricts."""
-    limits = [f"{knob} {'/'.join(sorted(have))}" for knob, have, every in (
+    """"all" where a backend runs every method, reset and latency; else the values of the knobs it restricts
+    (the value names are unique across knobs: "one-step" says latency one-step only)."""
+    limits = ['/'.join(sorted(have)) for knob, have, every in (
         ("method", info.methods, METHODS), ("reset", info.resets, RESETS), ("latency", info.latencies, LATENCIES))
         if set(have) != set(every)]
     return "; ".join(limits) or "all"
