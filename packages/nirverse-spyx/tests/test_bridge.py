@@ -198,3 +198,30 @@ def test_the_nirverse_backend_is_identical_where_the_bridge_is_not(case_id):
     got = nirverse.run(case.graph(), case.inputs, case.semantics, backend="spyx").outputs
     for name, ref in case.outputs.items():
         assert raster_mismatches(got[name], ref) == 0 and np.allclose(got[name], ref, rtol=1e-9, atol=1e-9)
+
+
+def test_spyx_to_nir_exports_r_beta_and_no_delay():
+    """``spyx.nir.to_nir`` on a model built in Spyx: Spyx's own round trip is exact, the graph's declared
+    dynamics are not the model's."""
+    from flax import nnx
+
+    lin = nnx.Linear(3, 4, rngs=nnx.Rngs(0))
+    lin.kernel[...] = lin.kernel[...] * 3.0
+    lif = spyx.nn.LIF((4,), threshold=0.8, rngs=nnx.Rngs(0))
+    lif.beta = nnx.Param(jnp.asarray([0.9, 0.95, 0.8, 0.5], jnp.float32))
+    model = spyx.nn.Sequential(lin, lif)
+    x = np.random.default_rng(2).uniform(0, 1, (2, 100, 3))
+    own = _run(model, x)
+    with contextlib.redirect_stdout(io.StringIO()):
+        graph = spyx.nir.to_nir(model, {"input": np.array([3])}, {"output": np.array([4])}, dt=1e-3)
+    node = graph.nodes["layer_1"]
+    assert np.allclose(node.r, [0.9, 0.95, 0.8, 0.5]) and np.allclose(node.tau, 1e-3 / (1 - node.r))
+    assert np.array_equal(_bridge(graph, x, 1e-3), own)  # Spyx -> NIR -> Spyx: exact
+    ref = nirverse.run(graph, x, Semantics(1e-3, "euler", "subtract")).outputs["output"]
+    assert 20 < own.sum() < 0.8 * own.size
+    assert raster_mismatches(ref, own) > 0.2 * own.sum()  # r = beta scales the input; spikes one step early
+    import nirverse_spyx
+
+    ours = nirverse.run(nirverse_spyx.to_nir(model, Semantics(1e-3, "euler", "subtract")), x,
+                        Semantics(1e-3, "euler", "subtract")).outputs["output"]
+    assert raster_mismatches(ours, own) == 0

@@ -46,7 +46,7 @@ class StatelessNode:
     module: Any
     fn: Callable[[Any, Any], Any]
 
-    def init(self, batch: int) -> dict[str, Any]:
+    def init(self, batch: int, module: Any) -> dict[str, Any]:
         return {}
 
     def step(self, module: Any, x: Any, state: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -63,7 +63,7 @@ class DelayNode:
     module: Any = None
     _index: Any = field(default=None, repr=False)
 
-    def init(self, batch: int) -> dict[str, Any]:
+    def init(self, batch: int, module: Any) -> dict[str, Any]:
         import jax.numpy as jnp
 
         depth = int(self.steps.max(initial=0))

@@ -76,7 +76,7 @@ class SpyxModel:
         modules = {n: nnx.merge(graphdefs[n], params[n]) for n in graphdefs}
         batch = next(iter(inputs.values())).shape[1]
         delayed = sorted({e.source for e in plan.edges if e.delayed})
-        carry0 = ({n: nodes[n].init(batch) for n in plan.order},
+        carry0 = ({n: nodes[n].init(batch, modules.get(n)) for n in plan.order},
                   {s: jnp.zeros((batch, *plan.out_shapes[s]), self.dtype) for s in delayed})
 
         def step(carry, xs):
@@ -91,7 +91,7 @@ class SpyxModel:
                     src = prev[edge.source] if edge.delayed else values[edge.source]
                     x = src if x is None else x + src
                 values[n], new_states[n] = nodes[n].step(modules.get(n), x, states[n])
-            recorded = ({n: nodes[n].recorded(new_states[n]) for n in plan.order if plan.is_neuron(n)}
+            recorded = ({n: nodes[n].recorded(new_states[n], modules[n]) for n in plan.order if plan.is_neuron(n)}
                         if record else None)
             return (new_states, {s: values[s] for s in delayed}), (recorded, {o: values[o] for o in plan.outputs})
 

@@ -31,7 +31,9 @@ CubaLIF     ``CuBaLIF`` α, β, θ, S as IF        as CubaLI
 
 with the correction :math:`c = (H(S-\theta) - \beta z_{t-1})\theta` (``"subtract"``, S = u_{t−1}: Spyx
 removes θ, the semantics βθ) or :math:`c = H(S-\theta)\theta` (``"value"``, S = v_{t−1} already reset by
-the plugin: Spyx's own subtraction is cancelled; it is 0 unless v_reset or v_leak lies above θ). The
+the plugin: Spyx's own subtraction is cancelled; it is 0 unless v_reset or v_leak lies above θ). Where
+neither lies above θ (decided from the graph at build time) Spyx's H(S − θ) is z_{t−1} or 0, and c is
+computed as κθz_{t−1} (LIF, subtract) or 0 without evaluating it again. The
 spike of the *same* step is the module's own activation on the updated state,
 :math:`z_t = \mathtt{module.spike}(S' - \theta)`; with ``"value"`` the plugin then sets
 :math:`v_t = z_t\,?\,v_{reset} : S'`. For CuBaLIF the correction cannot be fed in (it would stay in I), so
@@ -101,56 +103,86 @@ class NeuronNode:
     v_reset: Any
     beta: Any
     subtract: bool
+    alpha: Any = None
+    above: bool = True  # a rest (or, with value reset, reset) state above threshold: the general correction
 
-    def init(self, batch: int) -> dict[str, Any]:
+    def coefficients(self, module: Any) -> dict[str, Any]:
+        """The plugin's input coefficients from the module's *current* parameters (κ = 1 − β, κ_s = 1 − α,
+        as Spyx clips them), so a model whose Spyx parameters are changed (trained) stays one NIR node."""
+        import jax.numpy as jnp
+
+        d = dict(self.drive)
+        if self.kind not in ("I", "IF"):
+            d["kappa"] = 1.0 - jnp.clip(module.beta[...], 0, 1)
+        if self.kind.startswith("Cuba"):
+            d["kappa_syn"] = 1.0 - jnp.clip(module.alpha[...], 0, 1)
+            d["k"], d["K"] = d["kappa"] * d["r"], d["kappa"] * d["v_leak"]
+        if self.threshold is not None:
+            d["theta"] = jnp.asarray(module.threshold)
+        return d
+
+    def init(self, batch: int, module: Any) -> dict[str, Any]:
         import jax.numpy as jnp
 
         v = jnp.broadcast_to(self.rest, (batch, *self.rest.shape))
         state = {"S": v, "z": jnp.zeros_like(v)}
         if self.kind.startswith("Cuba"):
-            state["I"] = jnp.broadcast_to(self.drive["K"], v.shape)
+            state["I"] = jnp.broadcast_to(self.coefficients(module)["K"], v.shape)
         return state
 
-    def _input(self, x: Any) -> Any:
-        d = self.drive
+    def _input(self, d: dict[str, Any], x: Any) -> Any:
         if self.kind in ("I", "IF"):
             return d["dt_r"] * x
         if self.kind in ("LI", "LIF"):
             return d["kappa"] * (d["v_leak"] + d["r"] * x)
         return d["kappa_syn"] * (d["k"] * d["w_in"] * x + d["K"])
 
-    def _correction(self, module: Any, S: Any, z: Any) -> Any:
-        given = module.spike(S - self.threshold)
+    def _correction(self, module: Any, d: dict[str, Any], S: Any, z: Any) -> Any:
+        import jax.numpy as jnp
+
+        if not self.above:  # S never exceeds theta except as u_{t-1} with z_{t-1} = H(S - theta)
+            return d["kappa"] * z * d["theta"] if (self.subtract and self.kind == "LIF") else 0.0
+        given = module.spike(S - d["theta"])
         if self.subtract:
-            return (given - self.beta * z) * self.threshold
-        return given * self.threshold
+            beta = jnp.clip(module.beta[...], 0, 1) if self.kind == "LIF" else 1.0
+            return (given - beta * z) * d["theta"]
+        return given * d["theta"]
 
     def step(self, module: Any, x: Any, state: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         """One time step: (output, new state)."""
         import jax.numpy as jnp
 
-        S, drive = state["S"], self._input(x)
+        d = self.coefficients(module)
+        S, drive = state["S"], self._input(d, x)
         if self.kind.startswith("Cuba"):
             _, VI = module(drive, jnp.concatenate([S, state["I"]], axis=-1))
             u, current = jnp.split(VI, 2, axis=-1)
             new = {"I": current}
         else:
             if self.kind in _SPIKING:
-                drive = drive + self._correction(module, S, state["z"])
+                drive = drive + self._correction(module, d, S, state["z"])
             _, u = module(drive, S)
             new = {}
         if self.kind not in _SPIKING:
             return u, {**state, **new, "S": u}
-        z = module.spike(u - self.threshold)
+        z = module.spike(u - d["theta"])
         kept = u if self.subtract else jnp.where(z > 0, self.v_reset, u)
         return z, {**state, **new, "S": kept, "z": z}
 
-    def recorded(self, state: dict[str, Any]) -> dict[str, Any]:
+    def recorded(self, state: dict[str, Any], module: Any) -> dict[str, Any]:
         """The semantics' state: v (post-reset) and, for Cuba nodes, i = (I - K) / k."""
-        v = state["S"] - state["z"] * self.threshold if (self.subtract and self.kind in _SPIKING) else state["S"]
+        d = self.coefficients(module)
+        v = state["S"] - state["z"] * d["theta"] if (self.subtract and self.kind in _SPIKING) else state["S"]
         if not self.kind.startswith("Cuba"):
             return {"v": v}
-        return {"v": v, "i": (state["I"] - self.drive["K"]) / self.drive["k"]}
+        return {"v": v, "i": (state["I"] - d["K"]) / d["k"]}
+
+
+def _above(plan: Any, name: str) -> bool:
+    """Whether the state given to Spyx can lie above threshold other than as a pre-reset membrane."""
+    p, rest = plan.params[name], plan.params[name].get("v_leak", 0.0)
+    high = np.any(rest > p["v_threshold"])
+    return bool(high or (plan.semantics.reset == "value" and np.any(p["v_reset"] > p["v_threshold"])))
 
 
 def _module(kind: str, shape: tuple[int, ...], beta: Any, alpha: Any, threshold: Any) -> Any:
@@ -186,16 +218,15 @@ def neuron_node(plan: Any, name: str, dtype: np.dtype) -> NeuronNode:
         beta = cast(1.0)
     else:
         beta = cast(1.0 - kappa)
-        drive.update(kappa=cast(kappa), v_leak=cast(p["v_leak"]), r=cast(p["r"]))
+        drive.update(v_leak=cast(p["v_leak"]), r=cast(p["r"]))
     alpha = None
     if kind.startswith("Cuba"):
         alpha = cast(1.0 - kappas["tau_syn"])
-        drive.update(kappa_syn=cast(kappas["tau_syn"]), w_in=cast(p["w_in"]), k=cast(kappa * p["r"]),
-                     K=cast(kappa * p["v_leak"]))
+        drive["w_in"] = cast(p["w_in"])
     spiking = kind in _SPIKING
     threshold = cast(p["v_threshold"]) if spiking else None
     module_threshold = threshold if spiking else (cast(np.finfo(dtype).max) if kind == "CubaLI" else None)
     rest = cast(p["v_leak"] if kappa is not None else 0.0)
     module = _module(kind, shape, beta, alpha, None if module_threshold is None else np.asarray(module_threshold))
     return NeuronNode(kind, module, drive, rest, threshold, cast(p["v_reset"]) if spiking else None, beta,
-                      s.reset == "subtract")
+                      s.reset == "subtract", alpha, _above(plan, name) if spiking else False)

@@ -98,7 +98,7 @@ def _detail(verdict: Verdict) -> str:
 
 
 #: the frameworks nirverse ships simulator plugins for; absent ones are skipped with their install hint
-FRAMEWORKS = ("norse", "snntorch", "rockpool", "brian2", "genn", "nengo", "jaxsnn")
+FRAMEWORKS = ("norse", "snntorch", "rockpool", "brian2", "genn", "nengo", "jaxsnn", "spyx")
 
 
 def simulator_backends() -> list[str]:
