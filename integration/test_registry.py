@@ -4,7 +4,7 @@ leaves torch, jax, brian2, nengo, ... unimported until a backend is asked to che
 import subprocess
 import sys
 
-FRAMEWORKS = ["torch", "jax", "brian2", "nengo", "norse", "snntorch", "rockpool", "tonic", "pygenn", "jaxsnn"]
+FRAMEWORKS = ["torch", "jax", "brian2", "nengo", "norse", "snntorch", "rockpool", "tonic", "pygenn", "jaxsnn", "spyx", "flax"]
 
 
 def test_loading_every_backend_class_imports_no_framework():
