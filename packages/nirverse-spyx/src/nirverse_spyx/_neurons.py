@@ -4,13 +4,13 @@ them compute the semantics' update.
 What one call of a Spyx neuron computes (``spyx/nn.py``; ``H`` is ``spyx.axn.heaviside``, ``H(y) = 1[y > 0]``,
 the forward pass of every Spyx surrogate; β, α are clipped to [0, 1]):
 
-==========  ==========================================================================================
-``LI``      :math:`S' = \beta S + x`, returns (S', S')
-``IF``      :math:`s = H(S - \theta)`, :math:`S' = S + x - s\theta`, returns (s, S')
-``LIF``     :math:`s = H(S - \theta)`, :math:`S' = \beta S + x - s\theta`, returns (s, S')
-``CuBaLIF`` :math:`s = H(V - \theta)`, :math:`I' = \alpha I + x`, :math:`V' = \beta (V - s\theta) + I'`,
-            state ``concat([V, I], -1)``, returns (s, state')
-==========  ==========================================================================================
+===========  ==========================================================================================
+``LI``       :math:`S' = \beta S + x`, returns (S', S')
+``IF``       :math:`s = H(S - \theta)`, :math:`S' = S + x - s\theta`, returns (s, S')
+``LIF``      :math:`s = H(S - \theta)`, :math:`S' = \beta S + x - s\theta`, returns (s, S')
+``CuBaLIF``  :math:`s = H(V - \theta)`, :math:`I' = \alpha I + x`, :math:`V' = \beta (V - s\theta) + I'`,
+             state ``concat([V, I], -1)``, returns (s, state')
+===========  ==========================================================================================
 
 So a Spyx neuron emits the spike of the state it is *given* (the previous step's: one step late), has no
 ``v_leak``, ``r``, ``v_reset`` or dt/τ input scaling, and its only reset subtracts θ from the *given*
@@ -39,6 +39,9 @@ spike of the *same* step is the module's own activation on the updated state,
 :math:`v_t = z_t\,?\,v_{reset} : S'`. For CuBaLIF the correction cannot be fed in (it would stay in I), so
 a CubaLIF whose rest or reset value lies above its threshold is refused (:func:`check_neuron`), as are
 κ > 1 (β < 0 would be clipped) and k = κ r = 0 in a Cuba node (i cannot be read back from I).
+
+κ, κ_s and θ are read from the module's current β, α and threshold in every step (κ = 1 − β), so a model
+whose Spyx parameters are changed or trained is still one NIR node, which ``to_nir`` reads back.
 """
 
 from __future__ import annotations
