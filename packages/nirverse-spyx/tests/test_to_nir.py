@@ -136,6 +136,39 @@ def test_export_refusals_are_typed():
         nirverse_spyx.to_nir(model, Semantics(DT, reset="value"))
     with pytest.raises(nirverse.UnsupportedSemanticsError, match="latency"):
         nirverse_spyx.to_nir(model, Semantics(DT, reset="subtract", latency="one-step"))
-    conv = sn.Sequential(nnx.Conv(2, 3, (3, 3), rngs=nnx.Rngs(0)), sn.IF((3,)))
-    with pytest.raises(nirverse.UnsupportedNodeError, match="Conv"):
+    conv = sn.Sequential(nnx.Conv(2, 3, (3, 3), strides=2, padding="SAME", rngs=nnx.Rngs(0)), sn.IF((4, 4, 3)))
+    with pytest.raises(nirverse.UnsupportedNodeError, match="asymmetric"):  # NNX pads (0, 1) here
         nirverse_spyx.to_nir(conv, Semantics(DT, reset="subtract"), input_shape=(2, 8, 8))
+    flat = sn.Sequential(nnx.Conv(2, 3, (3, 3), rngs=nnx.Rngs(0)), sn.Flatten(), sn.IF((192,)))
+    with pytest.raises(nirverse.UnsupportedNodeError, match="followed by an nnx.Linear"):
+        nirverse_spyx.to_nir(flat, Semantics(DT, reset="subtract"), input_shape=(2, 8, 8))
+
+
+def _conv(n_in, n_out, seed, **kw):
+    layer = nnx.Conv(n_in, n_out, (3, 3), param_dtype=jnp.float64, dtype=jnp.float64,
+                     precision=jax.lax.Precision.HIGHEST, rngs=nnx.Rngs(seed), **kw)
+    layer.kernel[...] = layer.kernel[...] * 3.0
+    return layer
+
+
+@pytest.mark.parametrize("method", ["euler", "exp"])
+def test_spyx_conv_model_exports_identically(method):
+    """A channels-last Spyx CNN: Conv('SAME') -> IF -> SumPool -> Conv(dilated, 'VALID') -> LIF (per-neuron
+    beta on (H, W, C)) -> Flatten -> Linear -> CuBaLIF; the export takes channels-first input."""
+    s = Semantics(DT, method, "subtract")
+    r = nnx.Rngs(0)
+    x = (np.random.default_rng(5).random((2, 60, 2, 8, 8)) < 0.3).astype(np.float64)  # (B, T, C, H, W)
+    with jax.enable_x64(True):
+        beta = np.random.default_rng(6).uniform(0.5, 0.95, (2, 2, 3))  # (H, W, C)
+        model = sn.Sequential(
+            _conv(2, 4, 1, padding="SAME"), sn.IF((8, 8, 4), threshold=1.0), sn.SumPool((2, 2), (2, 2), "VALID"),
+            _conv(4, 3, 2, padding="VALID", kernel_dilation=1), _per_neuron(sn.LIF((2, 2, 3), threshold=0.5, rngs=r),
+                                                                          beta=beta),
+            sn.Flatten(), _linear(12, 5, 3), _per_neuron(sn.CuBaLIF((5,), threshold=0.4, rngs=r), alpha=[0.6] * 5,
+                                                         beta=[0.8] * 5))
+        out, _ = sn.run(model, jnp.asarray(np.moveaxis(np.swapaxes(x, 0, 1), 2, -1)))
+        own = np.swapaxes(np.asarray(out), 0, 1)
+    graph = nirverse_spyx.to_nir(model, s, input_shape=(2, 8, 8))
+    ref = nirverse.run(graph, x, s).outputs["output"]
+    assert 5 < own.sum() < 0.8 * own.size
+    assert raster_mismatches(ref, own) == 0

@@ -23,7 +23,9 @@ Spyx layer             NIR
 
 The export needs ``reset="subtract"`` (Spyx's only reset) when the model spikes and ``latency="immediate"``
 (a chain whose layers see each other in the same step). The spike function must be Heaviside in the forward
-pass (every ``spyx.axn`` surrogate is). Convolutions (Spyx runs them channels-last) are refused.
+pass (every ``spyx.axn`` surrogate is). ``nnx.Conv`` and ``spyx.nn.SumPool`` (channels-last in Spyx) are
+exported channels-first (:mod:`nirverse_spyx._to_nir_conv`); ``input_shape`` is then the channels-first
+(C, H, W).
 
 A :class:`~nirverse_spyx.SpyxModel` (built by this plugin's ``from_nir``) is exported as the graph it was
 built from, with the parameters held by its modules read back: weights, biases and thresholds as stored;
@@ -39,6 +41,8 @@ from typing import Any
 import nir
 import numpy as np
 from nirverse import Semantics, UnsupportedNodeError, UnsupportedSemanticsError
+
+from ._to_nir_conv import channels_first, conv_node, flatten_permutation, pool_node
 
 __all__ = ["to_nir"]
 
@@ -66,6 +70,7 @@ class _Chain:
         self.nodes: dict[str, Any] = {"input": nir.Input(np.array(shape))}
         self.edges: list[tuple[str, str]] = []
         self.end, self.shape = "input", shape
+        self.perm: np.ndarray | None = None  # Spyx's (H, W, C) flattening still to undo in the next Linear
 
     def add(self, name: str, node: Any, shape: tuple[int, ...] | None = None) -> str:
         self.nodes[name] = node
@@ -79,13 +84,13 @@ class _Chain:
 
 
 def _param(module: Any, field: str, shape: tuple[int, ...]) -> np.ndarray:
-    return np.broadcast_to(np.clip(_np(getattr(module, field)), 0.0, 1.0), shape).copy()
+    return channels_first(np.clip(_np(getattr(module, field)), 0.0, 1.0), shape)
 
 
 def _neuron(chain: _Chain, key: str, layer: Any, s: Semantics) -> None:
     import spyx.nn as sn
 
-    shape = tuple(int(d) for d in getattr(layer, "hidden_shape", getattr(layer, "layer_shape", ())))
+    shape = chain.shape
     ones = np.ones(shape)
     if isinstance(layer, sn.LI):
         kappa = 1.0 - _param(layer, "beta", shape)
@@ -94,7 +99,7 @@ def _neuron(chain: _Chain, key: str, layer: Any, s: Semantics) -> None:
         else:
             chain.add(key, nir.LI(tau=_tau(key, "beta", kappa, s), r=1.0 / kappa, v_leak=np.zeros(shape)))
         return
-    theta = np.broadcast_to(_np(layer.threshold), shape).copy()
+    theta = channels_first(_np(layer.threshold), shape)
     zeros = np.zeros(shape)
     if isinstance(layer, (sn.IF, sn.RIF)):
         node = nir.IF(r=ones / s.dt, v_threshold=theta, v_reset=zeros)
@@ -117,8 +122,13 @@ def _layer(chain: _Chain, key: str, layer: Any, s: Semantics) -> None:
     import spyx.nn as sn
     from flax import nnx
 
+    if chain.perm is not None and not isinstance(layer, nnx.Linear):
+        raise UnsupportedNodeError("a Flatten of a conv layer must be followed by an nnx.Linear", node=key,
+                                   field="type", expected="nnx.Linear (its columns take NIR's flatten order)")
     if isinstance(layer, nnx.Linear):
         weight = np.ascontiguousarray(_np(layer.kernel).T)
+        if chain.perm is not None:
+            weight, chain.perm = np.ascontiguousarray(weight[:, chain.perm]), None
         node = nir.Affine(weight, _np(layer.bias)) if layer.bias is not None else nir.Linear(weight)
         chain.add(key, node, (weight.shape[0],))
     elif isinstance(layer, (sn.LI, sn.IF, sn.LIF, sn.CuBaLIF, sn.RIF, sn.RLIF, sn.RCuBaLIF)):
@@ -126,13 +136,18 @@ def _layer(chain: _Chain, key: str, layer: Any, s: Semantics) -> None:
             raise UnsupportedSemanticsError(
                 "Spyx's neurons reset by subtraction only", node=key, field="reset", expected="'subtract'")
         _neuron(chain, key, layer, s)
+    elif isinstance(layer, nnx.Conv):
+        chain.add(key, *conv_node(key, layer, chain.shape))
+    elif isinstance(layer, sn.SumPool):
+        chain.add(key, *pool_node(key, layer, chain.shape))
     elif isinstance(layer, sn.Flatten):
         n = int(np.prod(chain.shape))
+        chain.perm = flatten_permutation(chain.shape) if len(chain.shape) >= 2 else None
         chain.add(key, nir.Flatten(input_type={"input": np.array(chain.shape)}, start_dim=0, end_dim=-1), (n,))
     else:
         raise UnsupportedNodeError(
             f"no NIR export for a Spyx {type(layer).__name__} layer", node=key, field="type",
-            expected="nnx.Linear, spyx.nn.LI/IF/LIF/CuBaLIF/RIF/RLIF/RCuBaLIF or Flatten",
+            expected="nnx.Linear/Conv, spyx.nn.LI/IF/LIF/CuBaLIF/RIF/RLIF/RCuBaLIF, SumPool or Flatten",
         )
 
 
@@ -145,8 +160,9 @@ def _input_shape(layers: list, input_shape: Any) -> tuple[int, ...]:
     if isinstance(first, nnx.Linear):
         return (int(first.in_features),)
     shape = getattr(first, "hidden_shape", getattr(first, "layer_shape", None))
-    if shape is not None:
-        return tuple(int(d) for d in shape)
+    if shape is not None:  # channels-last in Spyx
+        shape = tuple(int(d) for d in shape)
+        return (shape[-1], *shape[:-1]) if len(shape) >= 2 else shape
     raise UnsupportedNodeError("the input shape cannot be read from the model", field="input_shape",
                                expected="input_shape=(per-sample dims)")
 
