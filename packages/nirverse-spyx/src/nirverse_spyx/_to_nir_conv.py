@@ -3,8 +3,8 @@ r"""Spyx conv layers -> NIR: Spyx (NNX) runs channels-last (B, H, W, C), NIR is 
 ================  =========================================================================================
 Spyx layer        NIR
 ================  =========================================================================================
-``nnx.Conv``      Conv1d / Conv2d: weight = kernel (*k, in/groups, out) moved to (out, in/groups, *k), bias,
-                  strides, ``kernel_dilation``, ``feature_group_count``; padding 'VALID', explicit symmetric
+``nnx.Conv``      Conv1d / Conv2d: weight = kernel ``(*k, in/groups, out)`` moved to ``(out, in/groups, *k)``,
+                  bias, strides, ``kernel_dilation``, ``feature_group_count``; padding 'VALID', explicit symmetric
                   pairs, or 'SAME' where NNX's padding (total // 2 low, the rest high) is symmetric
 ``SumPool``       SumPool2d (``channel_axis=-1``; 'VALID', or a symmetric 'SAME')
 neuron params     a per-neuron (H, W, C) array is moved to (C, H, W)
