@@ -1,7 +1,7 @@
 import subprocess
 import sys
 
-FRAMEWORKS = ["torch", "jax", "brian2", "nengo", "norse", "snntorch", "rockpool", "tonic", "pygenn", "jaxsnn",
+FRAMEWORKS = ["torch", "jax", "brian2", "nengo", "norse", "snntorch", "rockpool", "tonic", "pygenn", "jaxsnn", "spyx", "flax",
               "matplotlib", "rich"]
 
 
