@@ -13,7 +13,8 @@ What its code does (``spyx/nir.py``, ``spyx/nn.py``), and what is measured here:
   raster is off until the flatten order is fixed; then it is the reference's shifted by 5 steps exactly;
 * Conv2d dilation and groups are ignored (wrong shapes, or a crash), Conv1d, AvgPool2d, Scale, Delay and
   a Threshold that does not follow an LI are silently dropped; LI alone raises; nested graphs other than
-  its own 4-node RNN pattern raise; only the chain from the node named ``"input"`` is built.
+  its own 4-node RNN pattern raise; only the chain from the node named ``"input"`` is built (an Input
+  named otherwise gives an empty model that returns its input).
 
 The nirverse backend itself is identical on every one of these graphs (last test).
 """
@@ -225,3 +226,17 @@ def test_spyx_to_nir_exports_r_beta_and_no_delay():
     ours = nirverse.run(nirverse_spyx.to_nir(model, Semantics(1e-3, "euler", "subtract")), x,
                         Semantics(1e-3, "euler", "subtract")).outputs["output"]
     assert raster_mismatches(ours, own) == 0
+
+
+def test_an_input_not_named_input_builds_an_empty_model():
+    """The paper's ``two_lif_neurons.nir`` names its Input ``"in"``: the bridge follows edges from a node
+    named ``"input"``, finds none, and returns the stimulus unchanged (34 'spikes') where the reference's
+    output (lif2, threshold 20) has none."""
+    graph = nir.read(str(data_dir() / "nir-paper" / "two_lif_neurons.nir"))
+    stimulus = np.loadtxt(data_dir() / "nir-paper" / "lif_exact.csv", delimiter=",")[:, 0].reshape(1, -1, 1)
+    model = _bridge_model(graph, 1e-4)
+    assert len(model.layers) == 0
+    got = _run(model, stimulus)
+    np.testing.assert_array_equal(got, stimulus)
+    ref = nirverse.run(graph, stimulus, Semantics(1e-4, "exp", "subtract")).outputs["out"]
+    assert got.sum() == 34 and ref.sum() == 0
