@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 FRAMEWORKS = ["torch", "jax", "brian2", "nengo", "norse", "snntorch", "rockpool", "tonic", "pygenn", "jaxsnn", "sinabs",
-              "nest", "pynestml", "spikingjelly"]
+              "nest", "pynestml", "spikingjelly", "spyx", "flax"]
 
 
 def test_loading_every_backend_class_imports_no_framework():

@@ -2,7 +2,7 @@ import subprocess
 import sys
 
 FRAMEWORKS = ["torch", "jax", "brian2", "nengo", "norse", "snntorch", "rockpool", "tonic", "pygenn", "jaxsnn", "sinabs",
-              "nest", "pynestml",
+              "nest", "pynestml", "spikingjelly", "spyx", "flax",
               "matplotlib", "rich"]
 
 

@@ -158,7 +158,8 @@ def _detail(verdict: Verdict) -> str:
 
 
 #: the frameworks nirverse ships simulator plugins for; absent ones are skipped with their install hint
-FRAMEWORKS = ("norse", "snntorch", "rockpool", "brian2", "genn", "nengo", "jaxsnn", "sinabs", "nest", "spikingjelly")
+FRAMEWORKS = ("norse", "snntorch", "rockpool", "brian2", "genn", "nengo", "jaxsnn", "sinabs", "nest", "spikingjelly",
+              "spyx")
 
 
 def simulator_backends() -> list[str]:
