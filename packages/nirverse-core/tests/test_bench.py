@@ -1,0 +1,36 @@
+"""The benchmark harness measures real runs and its report is generated from what it measured."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nirverse.graph import prepare
+from nirverse.testing import bench, bench_report
+
+
+@pytest.mark.parametrize("name", list(bench.NETWORKS))
+def test_every_network_is_a_valid_plan(name):
+    net = bench.NETWORKS[name]
+    graph, x, sem = net.make(net.quick_sizes[0], True)
+    plan = prepare(graph, sem)
+    assert x.shape[2:] == plan.out_shapes[plan.inputs[0]]
+
+
+def test_time_calls_counts_first_and_best():
+    calls = []
+    first, best = bench.time_calls(lambda: calls.append(1), 3)
+    assert len(calls) == 4 and 0 <= best and 0 <= first
+
+
+def test_a_measurement_in_a_fresh_process_and_the_page_from_it(tmp_path):
+    out = tmp_path / "bench.json"
+    bench.main(["--quick", "--backends", "reference", "--networks", "braille", "--repeats", "1",
+                "--in-process", "braille", "--out", str(out)])
+    result = json.loads(out.read_text())
+    (row,) = result["rows"]
+    assert row["warm_s"] > 0 and row["peak_rss_mb"] > 10 and row["warm_vs_reference"] == 1.0
+    assert result["in_process"][0]["backend"] == "reference"
+    bench_report.main(["--results", str(out), "--out", str(tmp_path / "docs")])
+    assert "| braille | 4 |" in (tmp_path / "docs" / "benchmarks.md").read_text()
