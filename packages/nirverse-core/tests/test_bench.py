@@ -34,3 +34,15 @@ def test_a_measurement_in_a_fresh_process_and_the_page_from_it(tmp_path):
     assert result["in_process"][0]["backend"] == "reference"
     bench_report.main(["--results", str(out), "--out", str(tmp_path / "docs")])
     assert "| braille | 4 |" in (tmp_path / "docs" / "benchmarks.md").read_text()
+
+
+def test_a_plugins_hand_written_model_is_measured_from_its_script(tmp_path):
+    script = tmp_path / "packages" / "nirverse-demo" / "benchmarks" / "bench_demo.py"
+    script.parent.mkdir(parents=True)
+    script.write_text("import numpy as np\n\n\ndef native(network, graph, semantics, x):\n"
+                      "    if network != 'braille':\n        return None\n"
+                      "    return lambda: np.cumsum(x, axis=1)\n")
+    assert bench.native_script("demo", tmp_path) == script and bench.native_script("other", tmp_path) is None
+    row = bench.measure_native("demo", "braille", 4, True, 2, tmp_path)
+    assert row["warm_s"] > 0 and row["steps_per_s"] > 0
+    assert "skipped" in bench.measure_native("demo", "cnn", 1, True, 2, tmp_path)

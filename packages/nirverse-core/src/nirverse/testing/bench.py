@@ -7,7 +7,10 @@ resident memory (``ru_maxrss``). The parent adds the ratios to the reference (wa
 build + first run) and writes everything to ``results/bench.json``. ``--in-process`` also measures each
 backend after every other backend ran in the same process, against the same backend alone.
 
-Plugins' hand-written models use :func:`time_calls` too (one timing loop, not one per plugin).
+A plugin whose ``benchmarks/bench_<fw>.py`` defines ``native(network, graph, semantics, x)`` (a
+hand-written model in the framework itself, built, as a zero-argument run; None where it has none) gets
+that model measured the same way in its own process, and the ratio plugin / hand-written. Those scripts
+time with :func:`time_calls` too (one timing loop, not one per plugin).
 
     python -m nirverse.testing.bench [--quick] [--backends reference,norse] [--out results/bench.json]
 
@@ -165,9 +168,37 @@ def measure(backend: str, network: str, size: int, quick: bool, repeats: int, ot
     return row
 
 
-def _child(args: list[str], time_limit: float) -> dict:
+def native_script(backend: str, root: Path) -> Path | None:
+    """The plugin's benchmark script, when it offers hand-written models (a function ``native``)."""
+    path = root / "packages" / f"nirverse-{backend}" / "benchmarks" / f"bench_{backend}.py"
+    return path if path.exists() and "\ndef native(" in path.read_text() else None
+
+
+def measure_native(backend: str, network: str, size: int, quick: bool, repeats: int, root: Path) -> dict:
+    """One row for the plugin's hand-written model: ``native(network, graph, semantics, x)`` of its
+    benchmark script builds it and returns a zero-argument run, or None where it has no such model."""
+    import importlib.util
+
+    path = native_script(backend, root)
+    spec = importlib.util.spec_from_file_location(f"bench_{backend}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    graph, x, sem = NETWORKS[network].make(size, quick)
+    row: dict[str, Any] = {"backend": backend, "network": network, "size": size, "variant": "native"}
+    start = time.perf_counter()
+    run = module.native(network, graph, sem, x)
+    if run is None:
+        return {**row, "skipped": "no hand-written model of this network"}
+    row["build_s"] = time.perf_counter() - start
+    row["first_s"], row["warm_s"] = time_calls(run, repeats)
+    row["steps_per_s"] = x.shape[0] * x.shape[1] / row["warm_s"]
+    row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return row
+
+
+def _child(args: list[str], time_limit: float, flag: str = "--child") -> dict:
     """A fresh interpreter measures one row; a crash or time-out becomes a row saying so."""
-    cmd = [sys.executable, "-m", "nirverse.testing.bench", "--child", *args]
+    cmd = [sys.executable, "-m", "nirverse.testing.bench", flag, *args]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=time_limit)
     except subprocess.TimeoutExpired:
@@ -178,10 +209,15 @@ def _child(args: list[str], time_limit: float) -> dict:
     return json.loads(lines[-1])
 
 
-def _ratios(rows: list[dict]) -> None:
-    """Add warm and end-to-end (build + first run) ratios to the reference of the same network and size."""
+def _ratios(rows: list[dict], natives: list[dict]) -> None:
+    """Add warm and end-to-end (build + first run) ratios to the reference of the same network and size,
+    and the warm ratio to the plugin's hand-written model where one ran."""
     ref = {(r["network"], r["size"]): r for r in rows if r["backend"] == "reference" and "warm_s" in r}
+    hand = {(r["backend"], r["network"], r["size"]): r for r in natives if "warm_s" in r}
     for r in rows:
+        h = hand.get((r["backend"], r["network"], r["size"]))
+        if h and "warm_s" in r:
+            r["native_warm_s"], r["warm_vs_native"] = h["warm_s"], r["warm_s"] / h["warm_s"]
         base = ref.get((r["network"], r["size"]))
         if base and "warm_s" in r:
             r["warm_vs_reference"] = r["warm_s"] / base["warm_s"]
@@ -189,17 +225,21 @@ def _ratios(rows: list[dict]) -> None:
 
 
 def run_suite(backends: list[str], networks: list[str], quick: bool, repeats: int, in_process: str | None,
-              time_limit: float) -> dict:
-    """Every (backend, network, size) in its own process; ``in_process`` names the network of that check."""
-    rows = []
+              time_limit: float, root: Path = Path(".")) -> dict:
+    """Every (backend, network, size) in its own process, and each plugin's hand-written model of it
+    where its benchmark script (under ``root``) has one; ``in_process`` names the network of that check."""
+    rows, natives = [], []
     for net in networks:
         for size in NETWORKS[net].quick_sizes if quick else NETWORKS[net].sizes:
             for b in backends:
-                row = {"backend": b, "network": net, "size": size,
-                       **_child([b, net, str(size), str(int(quick)), str(repeats)], time_limit)}
-                rows.append(row)
-                print(_format(row), flush=True)
-    _ratios(rows)
+                args = [b, net, str(size), str(int(quick)), str(repeats)]
+                rows.append({"backend": b, "network": net, "size": size, **_child(args, time_limit)})
+                print(_format(rows[-1]), flush=True)
+                if b != "reference" and native_script(b, root):
+                    natives.append({"backend": b, "network": net, "size": size, "variant": "native",
+                                    **_child([*args, str(root)], time_limit, "--native-child")})
+                    print(_format(natives[-1], "  hand-written"), flush=True)
+    _ratios(rows, natives)
     checks = []
     if in_process:
         size = NETWORKS[in_process].quick_sizes[0]
@@ -210,7 +250,7 @@ def run_suite(backends: list[str], networks: list[str], quick: bool, repeats: in
             if "warm_s" in after and "warm_s" in alone.get(b, {}):
                 checks.append({"backend": b, "network": in_process, "size": size, "alone_s": alone[b]["warm_s"],
                                "after_others_s": after["warm_s"], "ratio": after["warm_s"] / alone[b]["warm_s"]})
-    return {"meta": _meta(quick, repeats), "rows": rows, "in_process": checks}
+    return {"meta": _meta(quick, repeats), "rows": rows, "native": natives, "in_process": checks}
 
 
 def _meta(quick: bool, repeats: int) -> dict:
@@ -218,8 +258,8 @@ def _meta(quick: bool, repeats: int) -> dict:
             "cpus": os.cpu_count(), "load_average": os.getloadavg(), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
-def _format(row: dict) -> str:
-    head = f"{row['backend']:10s} {row['network']:14s} {row['size']:6d}"
+def _format(row: dict, label: str = "") -> str:
+    head = f"{label or row['backend']:10s} {row['network']:14s} {row['size']:6d}"
     if "warm_s" not in row:
         return f"{head}  skipped: {row.get('skipped', '?')[:100]}"
     return (f"{head}  build {row['build_s']:8.3f} s  first {row['first_s']:8.3f} s  warm {row['warm_s']:8.4f} s"
@@ -244,6 +284,8 @@ def ratio_table(result: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--native-child", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--root", default=".", help="repository root (plugins' benchmarks/ scripts)")
     parser.add_argument("--quick", action="store_true", help="short runs, N up to 2048: a few minutes")
     parser.add_argument("--backends", help="comma-separated (default: every available backend)")
     parser.add_argument("--networks", default=",".join(NETWORKS))
@@ -257,13 +299,21 @@ def main(argv: list[str] | None = None) -> None:
         others = tuple(o for o in (others[0].split(",") if others else ()) if o)
         print(json.dumps(measure(b, net, int(size), bool(int(quick)), int(repeats), others)))
         return
+    if args.native_child:
+        b, net, size, quick, repeats, root = args.native_child
+        print(json.dumps(measure_native(b, net, int(size), bool(int(quick)), int(repeats), Path(root))))
+        return
     from ..backends import available_backends
 
     backends = args.backends.split(",") if args.backends else available_backends()
-    result = run_suite(backends, args.networks.split(","), args.quick, args.repeats, args.in_process or None, args.time_limit)
+    result = run_suite(backends, args.networks.split(","), args.quick, args.repeats, args.in_process or None,
+                       args.time_limit, Path(args.root))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1))
     print("\nwarm time (warm / end-to-end ratio to the reference)\n" + ratio_table(result))
+    for r in result["rows"]:
+        if "warm_vs_native" in r:
+            print(f"plugin / hand-written: {r['backend']:10s} {r['network']:14s} {r['size']:6d} {r['warm_vs_native']:.2f}")
     for c in result["in_process"]:
         print(f"in-process vs alone: {c['backend']:10s} {c['ratio']:.2f}")
 

@@ -60,6 +60,12 @@ def page(result: dict | None, plotted: bool) -> str:
              ratio_table(result)]
     if plotted:
         parts.append(f"![warm time vs N per backend]({PLOT})")
+    native = [r for r in result["rows"] if "warm_vs_native" in r]
+    if native:
+        lines = ["| backend | network | size | plugin (ms) | hand-written (ms) | plugin / hand-written |", "|---|---|---|---|---|---|"]
+        lines += [f"| {r['backend']} | {r['network']} | {r['size']} | {r['warm_s'] * 1e3:.1f} | {r['native_warm_s'] * 1e3:.1f} | "
+                  f"{r['warm_vs_native']:.2f} |" for r in native]
+        parts += ["## Each plugin against a hand-written model in its own framework (warm)", "\n".join(lines)]
     parts += ["## Build, first run, throughput and peak memory", memory_table(result)]
     if result.get("in_process"):
         lines = ["| backend | network | alone (ms) | after the others (ms) | ratio |", "|---|---|---|---|---|"]
