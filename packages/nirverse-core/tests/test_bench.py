@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from nirverse.graph import prepare
 from nirverse.testing import bench, bench_report
 

@@ -15,7 +15,6 @@ import sys
 import nir
 import numpy as np
 import pytest
-
 from nirverse import NirverseError, Semantics
 from nirverse.graph import prepare
 from nirverse.reference import compiled, simulate

@@ -9,7 +9,6 @@ Run: ``python benchmarks/bench_norse.py [--batch 16] [--steps 300] [--repeat 3] 
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 
 import nir

@@ -15,8 +15,28 @@ import numpy as np
 from numba import njit
 
 from .compiled import (
-    AFFINE, BIAS, CUBA, EDGE_HI, EDGE_LO, FLAGS, IDENTITY, KEEP_U, KIND, LEAKY, NEURON, OUT, PARAM, SCALE,
-    SIZE_IN, SIZE_OUT, SPIKING, STATE, SUBTRACT, TRACE_I, TRACE_U, TRACE_V,
+    AFFINE,
+    BIAS,
+    CUBA,
+    EDGE_HI,
+    EDGE_LO,
+    FLAGS,
+    IDENTITY,
+    KEEP_U,
+    KIND,
+    LEAKY,
+    NEURON,
+    OUT,
+    PARAM,
+    SCALE,
+    SIZE_IN,
+    SIZE_OUT,
+    SPIKING,
+    STATE,
+    SUBTRACT,
+    TRACE_I,
+    TRACE_U,
+    TRACE_V,
 )
 
 
