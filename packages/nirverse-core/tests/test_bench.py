@@ -30,6 +30,7 @@ def test_a_measurement_in_a_fresh_process_and_the_page_from_it(tmp_path):
     result = json.loads(out.read_text())
     (row,) = result["rows"]
     assert row["warm_s"] > 0 and row["peak_rss_mb"] > 10 and row["warm_vs_reference"] == 1.0
+    assert row["dense_products_s"] > 0  # the Braille RNN has dense products inside and outside its cycle
     assert result["in_process"][0]["backend"] == "reference"
     bench_report.main(["--results", str(out), "--out", str(tmp_path / "docs")])
     assert "| braille | 4 |" in (tmp_path / "docs" / "benchmarks.md").read_text()

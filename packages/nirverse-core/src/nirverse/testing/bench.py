@@ -3,7 +3,7 @@
 Each measurement runs ``python -m nirverse.testing.bench --child BACKEND NETWORK SIZE`` in a new
 interpreter and reports, as one JSON line: build time (``Backend.build``), first run (jit, code
 generation), warm run (best of ``repeats``), steps/s (batch x steps / warm), and the child's peak
-resident memory (``ru_maxrss``). The parent adds the ratios to the reference (warm, and end to end =
+resident memory (:func:`peak_rss_mb`). The parent adds the ratios to the reference (warm, and end to end =
 build + first run) and writes everything to ``results/bench.json``. ``--in-process`` also measures each
 backend after every other backend ran in the same process, against the same backend alone.
 
@@ -134,6 +134,19 @@ NETWORKS = {
 }
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory: VmHWM of its own address space where Linux reports it
+    (ru_maxrss also counts the parent's pages when it was started by vfork + exec), else ru_maxrss."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB elsewhere
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
+
+
 def _prepared(backend: str, network: str, size: int, quick: bool):
     """(backend object, built-model factory, inputs, work = batch x steps) for one measurement."""
     from ..api import normalize_inputs, prepare
@@ -144,6 +157,26 @@ def _prepared(backend: str, network: str, size: int, quick: bool):
     impl = get_backend(backend)
     impl.check_support(plan, sem, "float64")
     return impl, plan, normalize_inputs(plan, {"input": x}), x.shape[0] * x.shape[1]
+
+
+def dense_products_s(plan, batch: int, steps: int, repeats: int) -> float:
+    """Best time numpy's BLAS needs for the graph's dense products alone: per step for the Affine/Linear
+    nodes of a cycle ((batch, in) @ (in, out), ``steps`` times), one product over all steps otherwise."""
+    rng = np.random.default_rng(0)
+    work = []
+    for group in plan.groups:
+        for n in group:
+            if plan.types[n] in ("Affine", "Linear"):
+                w = np.ascontiguousarray(plan.params[n]["weight"].T)
+                rows = batch if plan.is_cyclic(group) else batch * steps
+                work.append((plan.is_cyclic(group), (rng.random((rows, w.shape[0])) < 0.1).astype(float), w))
+
+    def products():
+        for cyclic, x, w in work:
+            for _ in range(steps if cyclic else 1):
+                x @ w
+
+    return time_calls(products, repeats)[1]
 
 
 def measure(backend: str, network: str, size: int, quick: bool, repeats: int, others: tuple[str, ...] = ()) -> dict:
@@ -166,9 +199,12 @@ def measure(backend: str, network: str, size: int, quick: bool, repeats: int, ot
         row["build_s"] = time.perf_counter() - start
         row["first_s"], row["warm_s"] = time_calls(lambda: impl.run(model, data, False), repeats)
         row["steps_per_s"] = work / row["warm_s"]
+        if backend == "reference":  # what the dense products alone cost with numpy's BLAS
+            x = next(iter(data.values()))
+            row["dense_products_s"] = dense_products_s(plan, x.shape[0], x.shape[1], repeats)
     except NirverseError as exc:
         row["skipped"] = f"{type(exc).__name__}: {exc}"
-    row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    row["peak_rss_mb"] = peak_rss_mb()
     return row
 
 
@@ -196,7 +232,7 @@ def measure_native(backend: str, network: str, size: int, quick: bool, repeats: 
     row["build_s"] = time.perf_counter() - start
     row["first_s"], row["warm_s"] = time_calls(run, repeats)
     row["steps_per_s"] = x.shape[0] * x.shape[1] / row["warm_s"]
-    row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    row["peak_rss_mb"] = peak_rss_mb()
     return row
 
 

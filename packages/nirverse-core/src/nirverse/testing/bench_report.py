@@ -60,6 +60,12 @@ def page(result: dict | None, plotted: bool) -> str:
              ratio_table(result)]
     if plotted:
         parts.append(f"![warm time vs N per backend]({PLOT})")
+    ref = [r for r in result["rows"] if r["backend"] == "reference" and "dense_products_s" in r]
+    if ref:
+        lines = ["| network | size | reference (ms) | dense products alone, numpy BLAS (ms) | ratio |", "|---|---|---|---|---|"]
+        lines += [f"| {r['network']} | {r['size']} | {r['warm_s'] * 1e3:.1f} | {r['dense_products_s'] * 1e3:.1f} | "
+                  f"{r['warm_s'] / r['dense_products_s']:.2f} |" for r in ref]
+        parts += ["## The reference against its dense products done by numpy's BLAS", "\n".join(lines)]
     native = [r for r in result["rows"] if "warm_vs_native" in r]
     if native:
         lines = ["| backend | network | size | plugin (ms) | hand-written (ms) | plugin / hand-written |", "|---|---|---|---|---|---|"]
