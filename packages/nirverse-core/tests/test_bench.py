@@ -46,3 +46,18 @@ def test_a_plugins_hand_written_model_is_measured_from_its_script(tmp_path):
     row = bench.measure_native("demo", "braille", 4, True, 2, tmp_path)
     assert row["warm_s"] > 0 and row["steps_per_s"] > 0
     assert "skipped" in bench.measure_native("demo", "cnn", 1, True, 2, tmp_path)
+
+
+@pytest.mark.parametrize("name", list(bench.NETWORKS))
+def test_the_reference_runs_every_suite_network_as_the_literal_stepping_does(name):
+    import numpy as np
+
+    from nirverse.reference import simulate
+
+    net = bench.NETWORKS[name]
+    graph, x, sem = net.make(net.quick_sizes[0], True)
+    plan = prepare(graph, sem)
+    fast, _ = simulate(plan, {plan.inputs[0]: x[:2, :20]})
+    slow, _ = simulate(plan, {plan.inputs[0]: x[:2, :20]}, stepwise=True)
+    for k in slow:
+        assert np.array_equal(fast[k], slow[k]) if plan.output_is_spikes(k) else np.abs(fast[k] - slow[k]).max() <= 1e-12
