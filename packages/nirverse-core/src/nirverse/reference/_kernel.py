@@ -61,7 +61,7 @@ def _gather(nodes, edges, pool, k, t, batch, steps, x):
 
 
 @njit(cache=True)
-def _affine(nodes, params, pool, k, t, batch, steps, x, acc):
+def _affine(nodes, params, weights, pool, k, t, batch, steps, x, acc):
     """Row i of W^T is read once per step and added for every sample whose input i is not zero."""
     n_in, n_out, p = nodes[k, SIZE_IN], nodes[k, SIZE_OUT], nodes[k, PARAM]
     acc[: batch * n_out] = 0.0
@@ -72,12 +72,12 @@ def _affine(nodes, params, pool, k, t, batch, steps, x, acc):
             if xi != 0.0:
                 a = b * n_out
                 for o in range(n_out):
-                    acc[a + o] += xi * params[w + o]
+                    acc[a + o] += xi * weights[w + o]
     for b in range(batch):
         a, base = b * n_out, nodes[k, OUT] + (b * steps + t) * n_out
         if nodes[k, FLAGS] & BIAS:
             for o in range(n_out):
-                acc[a + o] = acc[a + o] + params[p + n_in * n_out + o]
+                acc[a + o] = acc[a + o] + params[nodes[k, STATE] + o]
         pool[base: base + n_out] = acc[a: a + n_out]
 
 
@@ -147,7 +147,7 @@ def _neuron(nodes, params, pool, state, trace, k, t, batch, steps, x):
 
 
 @njit(cache=True)
-def step_group(nodes, edges, params, pool, state, trace, batch, steps):
+def step_group(nodes, edges, params, weights, pool, state, trace, batch, steps):
     """Advance every member of the group through ``steps`` steps, members in order within a step."""
     _init_state(nodes, params, state, batch)
     width = 1
@@ -160,7 +160,7 @@ def step_group(nodes, edges, params, pool, state, trace, batch, steps):
             _gather(nodes, edges, pool, k, t, batch, steps, x)
             kind = nodes[k, KIND]
             if kind == AFFINE:
-                _affine(nodes, params, pool, k, t, batch, steps, x, acc)
+                _affine(nodes, params, weights, pool, k, t, batch, steps, x, acc)
             elif kind == NEURON:
                 _neuron(nodes, params, pool, state, trace, k, t, batch, steps, x)
             else:

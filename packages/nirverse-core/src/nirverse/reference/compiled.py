@@ -4,10 +4,11 @@ The group is described by arrays only -- no names, no file content and no genera
 the compiled code: one flat float64 ``pool`` holds every sequence the group reads or writes (external
 sources copied in, members' outputs written in place; each a contiguous ``(batch, time, size)`` block),
 an int64 ``nodes`` table says what each member is and where its data lie, ``edges`` lists each member's
-sources. The kernel performs the literal per-step definition of the semantics note with the very same
-floating-point operations as :class:`~nirverse.reference.neurons.Neuron.step` (no fast-math, no
-contraction), so neuron arithmetic is bit-identical to the numpy path; only the order of the sums in a
-dense product differs (numpy's BLAS vs. a row loop that skips zero inputs -- a spike raster's products
+sources, ``params`` the per-element parameters, ``weights`` the dense matrices (the group's only matrix
+is passed as it is, not copied). The kernel performs the literal per-step definition of the semantics
+note with the very same floating-point operations as :class:`~nirverse.reference.neurons.Neuron.step`
+(no fast-math, no contraction), so neuron arithmetic is bit-identical to the numpy path; only the order
+of the sums in a dense product differs (numpy's BLAS vs. a row loop that skips zero inputs -- a spike raster's products
 become event-driven), a difference of a few ulp.
 
 Eligible: float64, members of the kinds in :data:`KINDS` (Delay, Conv and pooling fall back to numpy)
@@ -62,12 +63,25 @@ class _Layout:
         self.pool = 0
         self.params: list[np.ndarray] = []
         self.n_params = 0
+        self.matrices: list[np.ndarray] = []
+        self.n_weights = 0
         self.state = 0
         self.trace = 0
 
     def take_pool(self, n: int) -> int:
         self.pool += n
         return self.pool - n
+
+    def add_matrix(self, weight_t: np.ndarray) -> int:
+        self.matrices.append(weight_t.reshape(-1))  # C-contiguous (in, out): a view
+        self.n_weights += weight_t.size
+        return self.n_weights - weight_t.size
+
+    def weights(self) -> np.ndarray:
+        """The matrices as one flat array: the only one itself (no copy), else concatenated."""
+        if len(self.matrices) == 1:
+            return self.matrices[0]
+        return np.concatenate(self.matrices) if self.matrices else np.zeros(0)
 
     def add_params(self, *blocks: np.ndarray) -> int:
         start = self.n_params
@@ -102,7 +116,7 @@ def _neuron_row(op, row: np.ndarray, lay: _Layout, batch: int, steps: int, recor
 
 
 def describe(plan: Plan, group, ops, values, batch: int, steps: int, record: bool):
-    """(nodes, edges, params, pool layout, members, externals) arrays describing ``group``."""
+    """(nodes, edges, params, weights, pool layout, slots, members, externals) describing ``group``."""
     members = [n for n in group if n not in plan.inputs]
     lay, slot = _Layout(), {}
     for n in members:
@@ -123,8 +137,9 @@ def describe(plan: Plan, group, ops, values, batch: int, steps: int, record: boo
         edges += [(slot[e.source], int(e.delayed)) for e in plan.incoming[n]]
         row[EDGE_HI] = len(edges)
         if row[KIND] == AFFINE:
-            row[PARAM] = lay.add_params(op.weight_t, *(() if op.bias is None else (op.bias,)))
-            row[FLAGS] = BIAS * (op.bias is not None)
+            row[PARAM] = lay.add_matrix(op.weight_t)
+            if op.bias is not None:  # bias offset in params, in the STATE column (an Affine has no state)
+                row[STATE], row[FLAGS] = lay.add_params(op.bias), BIAS
         elif row[KIND] == SCALE:
             row[PARAM] = lay.add_params(np.broadcast_to(op.scale, plan.out_shapes[n]))
         elif row[KIND] == THRESHOLD:
@@ -133,18 +148,18 @@ def describe(plan: Plan, group, ops, values, batch: int, steps: int, record: boo
             _neuron_row(op, row, lay, batch, steps, record)
     params = np.concatenate(lay.params) if lay.params else np.zeros(0)
     edge_arr = np.asarray(edges, np.int64).reshape(-1, 2)
-    return nodes, edge_arr, params, lay, slot, members, externals
+    return nodes, edge_arr, params, lay.weights(), lay, slot, members, externals
 
 
 def run_group(plan: Plan, group, ops, values, states, batch: int, steps: int, record: bool) -> None:
     """Step ``group`` on the compiled kernel; fills ``values`` (and ``states`` when ``record``)."""
-    nodes, edges, params, lay, slot, members, externals = describe(plan, group, ops, values, batch, steps, record)
+    nodes, edges, params, weights, lay, slot, members, externals = describe(plan, group, ops, values, batch, steps, record)
     pool = np.empty(lay.pool)
     for n in externals:
         pool[slot[n]:slot[n] + values[n].size] = np.ravel(values[n])
     state = np.zeros(lay.state)
     trace = np.zeros(lay.trace if record else 0)
-    _kernel()(nodes, edges, params, pool, state, trace, batch, steps)
+    _kernel()(nodes, edges, params, weights, pool, state, trace, batch, steps)
     for k, n in enumerate(members):
         span = batch * steps * int(nodes[k, SIZE_OUT])
         shape = (batch, steps, *plan.out_shapes[n])
