@@ -200,6 +200,8 @@ def docs(session: nox.Session) -> None:
              "-r", "docs/requirements.txt")
     session.run("python", "tools/matrix.py", "--results", str(COMPAT_RESULTS), "--results", str(RESULTS),
                 "--out", "docs/generated", env=_env())
+    session.run("python", "-m", "nirverse.testing.bench_report", "--results", str(RESULTS / "bench.json"),
+                "--out", "docs/generated", env=_env())
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html", *session.posargs, env=_env())
     session.run("pytest", "docs/test_docs.py", "-v", "-rs", "-p", "no:cacheprovider", env=_env())
 
@@ -223,11 +225,19 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Every package's benchmarks (scripts printing ratios measured in one run)."""
-    _install(session, "-e", "packages/nirverse-core[test]", *[a for fw in FRAMEWORKS for a in ("-e", f"packages/nirverse-{fw}")])
-    for script in sorted(ROOT.glob("packages/*/benchmarks/bench_*.py")):
-        session.log(f"== {script.relative_to(ROOT)}")
-        session.run("python", str(script), *session.posargs, env=_env())
+    """The suite (nirverse.testing.bench): every (backend, network, size) in a fresh process, ratio tables,
+    results/bench.json and its docs page; ``nox -s bench -- --quick`` runs in minutes. ``-- --scripts``
+    also runs every package's hand-written comparison script (packages/*/benchmarks/bench_*.py)."""
+    _install(session, "-e", "packages/nirverse-core[test,fast]", *[a for fw in FRAMEWORKS for a in ("-e", f"packages/nirverse-{fw}")])
+    args = [a for a in session.posargs if a != "--scripts"]
+    RESULTS.mkdir(exist_ok=True)
+    session.run("python", "-m", "nirverse.testing.bench", "--out", str(RESULTS / "bench.json"), *args, env=_env())
+    session.run("python", "-m", "nirverse.testing.bench_report", "--results", str(RESULTS / "bench.json"),
+                "--out", "docs/generated", env=_env())
+    if "--scripts" in session.posargs:
+        for script in sorted(ROOT.glob("packages/*/benchmarks/bench_*.py")):
+            session.log(f"== {script.relative_to(ROOT)}")
+            session.run("python", str(script), env=_env())
 
 
 @nox.session

@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import time
 
 import nirverse
 import numpy as np
 from nirverse import Semantics
 from nirverse.backends import get_backend
+from nirverse.testing.bench import time_calls
 from nirverse.testing.catalogue import PAPER, data_dir
 
 
@@ -42,15 +42,9 @@ def run_time(backend: str, graph, x, sem, repeats: int) -> float | None:
         impl.check_support(plan, sem, "float64")
         model = impl.build(plan, "float64")
         data = nirverse.api.normalize_inputs(plan, x)
-        impl.run(model, data, False)  # warm-up (jit, code generation)
     except nirverse.NirverseError:
         return None
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        impl.run(model, data, False)
-        best = min(best, time.perf_counter() - start)
-    return best
+    return time_calls(lambda: impl.run(model, data, False), repeats)[1]  # first call: warm-up (jit, codegen)
 
 
 def main() -> None:

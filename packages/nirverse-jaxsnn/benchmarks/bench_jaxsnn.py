@@ -161,6 +161,54 @@ def main() -> None:
     event_row(args)
 
 
+def native(network: str, graph: nir.NIRGraph, semantics, x: np.ndarray):
+    """Hand-written float64 JAX scans of the suite's networks (``nirverse.testing.bench``): jitted and
+    compiled here (build), then a zero-argument run; None for a network without one here."""
+    import jax
+    import jax.numpy as jnp
+    from nirverse_jaxsnn import precision
+
+    n, dt = graph.nodes, semantics.dt
+    with precision("float64"):
+        c = lambda a: jnp.asarray(np.asarray(a, np.float64))  # noqa: E731
+        lif = lambda name: (c(dt / n[name].tau), c(n[name].r), c(n[name].v_leak), c(n[name].v_threshold), c(n[name].v_reset))  # noqa: E731
+
+        def lif_step(v, drive, p):
+            k, r, vl, th, vr = p
+            u = v + k * (vl - v + r * drive)
+            z = (u > th).astype(u.dtype)
+            return jnp.where(z > 0, vr, u), z
+
+        if network == "recurrent-lif":
+            p = {"w": c(n["fc"].weight.T), "b": c(n["fc"].bias), "rec": c(n["rec"].weight.T), "out": c(n["out"].weight.T),
+                 "lif": lif("lif"), "k2": c(dt / n["li"].tau), "r2": c(n["li"].r), "vl2": c(n["li"].v_leak)}
+
+            def step(carry, xt):
+                v, z, v2 = carry
+                v, z = lif_step(v, xt @ p["w"] + p["b"] + z @ p["rec"], p["lif"])  # z of the previous step
+                v2 = v2 + p["k2"] * (p["vl2"] - v2 + p["r2"] * (z @ p["out"]))
+                return (v, z, v2), v2
+
+            hidden = p["rec"].shape[0]
+            init = lambda b: (jnp.broadcast_to(p["lif"][2], (b, hidden)), jnp.zeros((b, hidden)), jnp.broadcast_to(p["vl2"], (b, 10)))  # noqa: E731
+        elif network == "feedforward":
+            layers = [(c(n[f"fc{k}"].weight.T), c(n[f"fc{k}"].bias), lif(f"lif{k}")) for k in range(3)]
+
+            def step(carry, xt):
+                vs = []
+                for v, (w, b, pl) in zip(carry, layers):
+                    v, xt = lif_step(v, xt @ w + b, pl)
+                    vs.append(v)
+                return tuple(vs), xt
+
+            init = lambda b: tuple(jnp.broadcast_to(pl[2], (b, w.shape[1])) for w, _, pl in layers)  # noqa: E731
+        else:
+            return None
+        xs = c(np.swapaxes(x, 0, 1))
+        fn = jax.jit(lambda xs: jax.lax.scan(step, init(xs.shape[1]), xs)[1]).lower(xs).compile()
+    return lambda: jax.block_until_ready(fn(xs))
+
+
 def event_row(args) -> None:
     """jaxsnn's own NIR importer on Input -> Linear -> CubaLIF (its supported subset), event-based."""
     import jax

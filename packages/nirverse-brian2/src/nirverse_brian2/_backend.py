@@ -19,8 +19,8 @@ TARGET_ENV = "NIRVERSE_BRIAN2_TARGET"
 
 @dataclass(frozen=True)
 class Brian2Program:
-    """What :meth:`Brian2Backend.build` returns: the Brian2 network is made per run, because Brian2's
-    ``TimedArray`` inputs (and the batch, replicated as neurons) are part of it."""
+    """What :meth:`Brian2Backend.build` returns: the Brian2 network depends on the batch (replicated as
+    neurons) and the steps, so it is made on the first run of each and reused after (``_reuse``)."""
 
     plan: Plan
     dtype: str
@@ -68,13 +68,18 @@ class Brian2Backend(Backend):
         return Brian2Program(plan, dtype, self.codegen_target())
 
     def run(self, model: Brian2Program, inputs: Mapping[str, np.ndarray], record: bool) -> RunOutput:
-        from ._from_nir import build_network
+        from ._reuse import forget, network_for
 
         batch, steps = next(iter(inputs.values())).shape[:2]
         if batch == 0 or steps == 0:  # nothing to simulate: Brian2 cannot hold an empty TimedArray
             return _empty(model, batch, steps, record)
-        net = build_network(model.plan, inputs, dtype=model.dtype, target=model.target, record=record)
-        net.run()
+        # a network built for the same structure, batch and steps is reused (restored to rest, new inputs)
+        net = network_for(model.plan, inputs, model.dtype, model.target, record)
+        try:
+            net.run()
+        except Exception:
+            forget(net)
+            raise
         return RunOutput(outputs=net.outputs(), states=net.states() if record else {})
 
     def node_level(self, plan: Plan, name: str, dtype: str) -> Any:

@@ -142,6 +142,14 @@ class Brian2Model:
     synapses: dict[str, list[Any]] = field(default_factory=dict)
     monitors: dict[str, Any] = field(default_factory=dict)
     state_monitors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the ``TimedArray`` of each Input node (values: (steps, batch * size)), refilled by :meth:`set_inputs`
+    stims: dict[str, Any] = field(default_factory=dict)
+
+    def set_inputs(self, inputs: Mapping[str, np.ndarray]) -> None:
+        """New input values for a network of the same batch and steps (written into its ``TimedArray``s)."""
+        for name, stim in self.stims.items():
+            values = np.asarray(inputs[name], dtype=np.float64).reshape(self.batch, self.steps, -1)
+            stim.values[...] = values.transpose(1, 0, 2).reshape(self.steps, -1)
 
     def run(self) -> None:
         import brian2
@@ -238,6 +246,7 @@ class _Builder:
         self.in_groups: dict[str, Any] = {}
         self.currents: dict[str, Any] = {}
         self.synapses: dict[str, list[Any]] = {}
+        self.stims: dict[str, Any] = {}
         self.vars: dict[str, str] = {}
         self.index = {n: k for k, n in enumerate(plan.order)}
         edges = [(n, j, e) for n in plan.order for j, e in enumerate(plan.incoming[n])]
@@ -303,6 +312,7 @@ class _Builder:
             g = self.group(k, "", self.size(name), "y : 1\n" + self.prev_eqs(name, "y"), namespace={"stim": stim})
             g.run_regularly("y = stim(t, i)", when="groups", order=10 * k + 1, name=f"{self.token}_n{k}_input")
             self.groups[name] = self.in_groups[name] = g
+            self.stims[name] = stim
             self.vars[name] = "y"
         elif kind in _PARAMS:
             self.neuron(k, name, kind, p, n_in)
@@ -490,7 +500,7 @@ class _Builder:
             model = Brian2Model(
                 network=None, plan=self.plan, dtype=self.dtype, target=self.target, batch=self.batch,
                 steps=self.steps, groups=self.groups, output_vars=self.vars, currents=self.currents,
-                synapses=self.synapses,
+                synapses=self.synapses, stims=self.stims,
             )
             self.monitors(model)
             model.network = self.b2.Network(*self.objects, name=self.token + "_network")
