@@ -93,8 +93,9 @@ def matrix_table(results: dict[str, dict], compat: dict, reports: list[dict]) ->
     for name in results:
         if re.match(r"(compat|plugin)-", name):
             rows.setdefault(name, {"session": name, "result": "ran", "duration": None})
-    lines = ["| framework | version | Python | nir | session | result | identical | unsupported | deviating | error | note |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| framework | version | Python | nir | run | ✔ | – | ✘ | ! | notes |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    notes: list[str] = []
     for key in sorted(rows):
         kind, fw, tail = re.match(r"(compat|plugin)-([a-z0-9]+)-(.+)$", key).groups()
         board = results.get(key)
@@ -102,15 +103,25 @@ def matrix_table(results: dict[str, dict], compat: dict, reports: list[dict]) ->
         versions = {e.get("version") for e in board["results"] if e["backend"] == fw} - {None} if board else set()
         version = ", ".join(sorted(versions)) or (tail if kind == "compat" else "-")
         python = board.get("python", "-") if board else (tail if kind == "plugin" else "-")
+        python = ".".join(str(python).split(".")[:2])
         nir_version = (board or {}).get("nir") or "-"
         row = rows[key]
-        took = f" ({row['duration']:.0f} s)" if row.get("duration") else ""
+        took = f" {row['duration']:.0f} s" if row.get("duration") else ""
         cells = [str(counts.get(s, 0)) for s in STATUSES[:4]] if board else ["-"] * 4
+        broken = sum(counts.get(s, 0) for s in ("crashed", "timed_out"))
+        if broken:
+            cells[3] = f"{int(cells[3]) + broken}"
         note = _note(compat, fw, tail) if kind == "compat" else ""
-        lines.append(f"| {fw} | {version} | {python} | {nir_version} | `{row['session']}` | {row['result']}{took} | "
-                     + " | ".join(cells) + f" | {note} |")
+        if note:
+            notes.append(note)
+        lines.append(f"| {fw} | {version} | {python} | {nir_version} | {kind}: {row['result']}{took} | "
+                     + " | ".join(cells) + f" | {f'[{len(notes)}]' if note else ''} |")
     if len(lines) == 2:
-        lines.append("| (no results yet: run `nox -s plugin compat --report results/nox-report.json`) |" + " |" * 10)
+        lines.append("| (no results yet: run `nox -s plugin compat --report results/nox-report.json`) |" + " |" * 9)
+    lines += ["", "run: the nox session (`compat(<framework>-<version>)` or `plugin`), its result and duration; "
+              "✔ identical · – unsupported (refused at build time) · ✘ deviating · ! error, crashed or timed out"]
+    lines += ["", "Notes:", ""] if notes else []
+    lines += [f"{i}. {text}" for i, text in enumerate(notes, 1)]
     return "\n".join(lines) + "\n"
 
 
@@ -125,11 +136,13 @@ def scoreboard_table(results: dict[str, dict]) -> str:
     summary = defaultdict(Counter)
     for (b, _), e in merged.items():
         summary[b][e["status"]] += 1
-    lines = ["| backend | " + " | ".join(STATUSES) + " |", "|---" * (len(STATUSES) + 1) + "|"]
+    heads = {"identical": "✔", "unsupported": "–", "deviating": "✘", "error": "!", "unavailable": "·", "crashed": "☠",
+             "timed_out": "⧗"}
+    lines = ["| backend | " + " | ".join(heads[s] for s in STATUSES) + " |", "|---" * (len(STATUSES) + 1) + "|"]
     for b in backends:
         lines.append(f"| {b} | " + " | ".join(str(summary[b].get(s, 0)) for s in STATUSES) + " |")
     lines += ["", "✔ identical · – unsupported (refused at build time) · ✘ deviating · ! error · ☠ crashed · ⧗ timed out · (blank) not run", "",
-              "| case | " + " | ".join(backends) + " |", "|---" * (len(backends) + 1) + "|"]
+              "{.nirverse-scoreboard}", "| case | " + " | ".join(backends) + " |", "|---" * (len(backends) + 1) + "|"]
     for c in cases:
         lines.append(f"| `{c}` | " + " | ".join(symbol.get(merged.get((b, c), {}).get("status"), "") for b in backends) + " |")
     worst = [e for e in merged.values() if e["status"] in FAILURES]

@@ -287,21 +287,34 @@ class CapabilitiesDirective(Directive):
 
 
 class CompatTableDirective(Directive):
-    """The frameworks, versions, Python versions and notes of ``compat_matrix.yaml``."""
+    """The frameworks, versions and Python versions of ``compat_matrix.yaml``: short cells in the table, the
+    per-version notes and install notes as numbered notes below it."""
 
     def run(self) -> list[nodes.Node]:
         compat = _compat()
         self.state.document.settings.env.note_dependency(str(ROOT / "compat_matrix.yaml"))
         text = [".. list-table::", "   :header-rows: 1", "",
                 "   * - framework", "     - distribution", "     - versions tested", "     - Python",
-                "     - license", "     - install note"]
+                "     - license", "     - notes"]
+        notes: list[str] = []
         for name, meta in compat["frameworks"].items():
+            refs = []
+            for entry in meta.get("versions", []):
+                if isinstance(entry, dict) and (entry.get("note") or entry.get("with")):
+                    extra = f"with {', '.join(entry['with'])}; " if entry.get("with") else ""
+                    notes.append(f"{name} {entry['version']}: {extra}{entry.get('note', '')}")
+                    refs.append(len(notes))
+            if meta.get("install_notes"):
+                notes.append(f"{name}: {meta['install_notes']}")
+                refs.append(len(notes))
+            versions = ", ".join(str(e.get("version", "?") if isinstance(e, dict) else e) for e in meta.get("versions", []))
             text += [f"   * - :doc:`{name} </frameworks/{name}>`", f"     - ``{meta['distribution']}``",
-                     f"     - {_versions(meta)}", f"     - {', '.join(meta['python'])}",
-                     f"     - {meta.get('license', '-')}", f"     - {_cell(meta.get('install_notes', '-'))}"]
+                     f"     - {versions or '-'}", f"     - {', '.join(meta['python'])}",
+                     f"     - {meta.get('license', '-')}", f"     - {' '.join(f'[{r}]' for r in refs) or '-'}"]
         note = (f"nir: {', '.join(compat.get('nir', []))}; Python: {', '.join(compat.get('python', []))}. "
                 + " ".join(f"{k}: {_cell(v)}." for k, v in compat.get("install", {}).items()))
-        return _parse(self, "\n".join(text) + "\n\n" + note, "compat_matrix.yaml")
+        listing = "\n".join(f"{i}. {_cell(n)}" for i, n in enumerate(notes, 1))
+        return _parse(self, "\n".join(text) + "\n\n" + note + "\n\n" + listing, "compat_matrix.yaml")
 
 
 _LITERAL = re.compile(r"(``.*?``)")
