@@ -65,7 +65,7 @@ import torch.nn.functional as F
 from nirverse import Semantics, UnsupportedNodeError
 from nirverse.graph import Plan
 
-from ._levels import folded_into, folded_target, input_terms
+from ._folding import folded_into, folded_target, input_terms
 from ._nodes import (
     LIFNeuronValueResetTorch,
     LIFValueResetTorch,
