@@ -25,7 +25,12 @@ from pathlib import Path
 
 import pytest
 from nirverse.backends import (
-    _INSTANCES, ENTRY_POINT_GROUP, EXTRA_BACKENDS_ENV, ReferenceBackend, get_backend, make_from_nir,
+    _INSTANCES,
+    ENTRY_POINT_GROUP,
+    EXTRA_BACKENDS_ENV,
+    ReferenceBackend,
+    get_backend,
+    make_from_nir,
 )
 from nirverse.errors import BackendUnavailableError
 

@@ -8,8 +8,6 @@ event-based (exact spike time) simulator. jaxsnn is imported lazily, on first us
 
 from __future__ import annotations
 
-from typing import Any
-
 from nirverse.backends import lazy_attributes, make_from_nir
 
 from ._backend import JaxsnnBackend
