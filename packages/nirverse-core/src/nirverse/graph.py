@@ -311,23 +311,7 @@ def prepare(graph: GraphSource, semantics: Semantics) -> Plan:
         raise InvalidGraphError("the graph has no Output node", node="<root>", field="nodes", expected="an Output node")
     params = {n: ({} if types[n] == "Pass" else node_parameters(n, nodes[n], semantics)) for n in names}
 
-    incoming_raw: dict[str, list[int]] = {n: [] for n in names}
-    out_edges: dict[str, list[int]] = {n: [] for n in names}
-    for idx, (s, t) in enumerate(raw_edges):
-        out_edges[s].append(idx)
-        incoming_raw[t].append(idx)
-    for n in names:
-        if types[n] == "Input" and incoming_raw[n]:
-            raise InvalidGraphError(
-                f"has incoming edges from {[raw_edges[i][0] for i in incoming_raw[n]]}", node=n, field="edges",
-                expected="no edge into an Input node",
-            )
-        if types[n] == "Output" and out_edges[n]:
-            raise InvalidGraphError("has outgoing edges", node=n, field="edges", expected="no edge out of an Output node")
-        if types[n] != "Input" and not incoming_raw[n]:
-            raise InvalidGraphError(
-                "has no incoming edge", node=n, field="edges", expected="an edge from an Input or another node"
-            )
+    incoming_raw, out_edges = _edge_indices(names, types, raw_edges)
 
     in_shapes, out_shapes = _infer_shapes(names, types, nodes, params, raw_edges, incoming_raw)
     for n in names:
@@ -350,6 +334,29 @@ def prepare(graph: GraphSource, semantics: Semantics) -> Plan:
         out_shapes=out_shapes, inputs=tuple(inputs), outputs=tuple(outputs), edges=edges, order=tuple(order),
         groups=tuple(groups), incoming=incoming,
     )
+
+
+def _edge_indices(names: list[str], types: dict[str, str], raw_edges: list) -> tuple[dict, dict]:
+    """({node: indices of its incoming edges}, {node: indices of its outgoing edges}), refusing an edge into
+    an Input, out of an Output, or a node other than an Input without input."""
+    incoming_raw: dict[str, list[int]] = {n: [] for n in names}
+    out_edges: dict[str, list[int]] = {n: [] for n in names}
+    for idx, (s, t) in enumerate(raw_edges):
+        out_edges[s].append(idx)
+        incoming_raw[t].append(idx)
+    for n in names:
+        if types[n] == "Input" and incoming_raw[n]:
+            raise InvalidGraphError(
+                f"has incoming edges from {[raw_edges[i][0] for i in incoming_raw[n]]}", node=n, field="edges",
+                expected="no edge into an Input node",
+            )
+        if types[n] == "Output" and out_edges[n]:
+            raise InvalidGraphError("has outgoing edges", node=n, field="edges", expected="no edge out of an Output node")
+        if types[n] != "Input" and not incoming_raw[n]:
+            raise InvalidGraphError(
+                "has no incoming edge", node=n, field="edges", expected="an edge from an Input or another node"
+            )
+    return incoming_raw, out_edges
 
 
 def _infer_shapes(names, types, nodes, params, edges, incoming_raw):
