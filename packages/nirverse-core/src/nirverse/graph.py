@@ -140,29 +140,6 @@ def _flatten(graph: nir.NIRGraph, prefix: str = "", depth: int = 0):
                 )
             nodes[full] = node
 
-    def port(name: str, kind: type, role: str, owner: nir.NIRGraph = graph, base: str = prefix) -> str:
-        node = owner.nodes.get(name)
-        if node is None and "." in name:  # "sub.node" addresses a node inside subgraph "sub"
-            head, rest = name.split(".", 1)
-            sub = owner.nodes.get(head)
-            if isinstance(sub, nir.NIRGraph):
-                return port(rest, kind, role, sub, base + head + ".")
-        if node is None:
-            raise InvalidGraphError(
-                f"an edge {role} a node that does not exist", node=base + name, field="edges",
-                expected="an existing node name",
-            )
-        if not isinstance(node, nir.NIRGraph):
-            return base + name
-        ports = [n for n, v in node.nodes.items() if isinstance(v, kind)]
-        if len(ports) != 1:
-            raise InvalidGraphError(
-                f"an edge {role} subgraph {name!r}, which has {len(ports)} {kind.__name__} nodes",
-                node=base + name, field="edges",
-                expected=f"exactly one {kind.__name__}, or an edge to '{name}.<node>'",
-            )
-        return port(ports[0], kind, role, node, base + name + ".")
-
     raw_edges = graph.edges
     if not isinstance(raw_edges, (list, tuple, np.ndarray)):
         raise InvalidGraphError(
@@ -178,8 +155,34 @@ def _flatten(graph: nir.NIRGraph, prefix: str = "", depth: int = 0):
                 expected="(source, target) name pairs",
             ) from exc
         src, dst = (s.decode() if isinstance(s, bytes) else str(s) for s in (src, dst))
-        edges.append((port(src, nir.Output, "from"), port(dst, nir.Input, "into")))
+        edges.append((_port(src, nir.Output, "from", graph, prefix), _port(dst, nir.Input, "into", graph, prefix)))
     return nodes, edges + sub_edges, passthrough
+
+
+def _port(name: str, kind: type, role: str, owner: nir.NIRGraph, base: str) -> str:
+    """The flat name of the node an edge of ``owner`` (flattened under ``base``) goes ``role`` ("from" or
+    "into"): ``name`` itself, or the one ``kind`` (Output/Input) node of subgraph ``name``, recursively."""
+    node = owner.nodes.get(name)
+    if node is None and "." in name:  # "sub.node" addresses a node inside subgraph "sub"
+        head, rest = name.split(".", 1)
+        sub = owner.nodes.get(head)
+        if isinstance(sub, nir.NIRGraph):
+            return _port(rest, kind, role, sub, base + head + ".")
+    if node is None:
+        raise InvalidGraphError(
+            f"an edge {role} a node that does not exist", node=base + name, field="edges",
+            expected="an existing node name",
+        )
+    if not isinstance(node, nir.NIRGraph):
+        return base + name
+    ports = [n for n, v in node.nodes.items() if isinstance(v, kind)]
+    if len(ports) != 1:
+        raise InvalidGraphError(
+            f"an edge {role} subgraph {name!r}, which has {len(ports)} {kind.__name__} nodes",
+            node=base + name, field="edges",
+            expected=f"exactly one {kind.__name__}, or an edge to '{name}.<node>'",
+        )
+    return _port(ports[0], kind, role, node, base + name + ".")
 
 
 def _back_edges(names: list[str], starts: list[str], out_edges: dict[str, list[int]], edges, skip: set[int]) -> set[int]:
