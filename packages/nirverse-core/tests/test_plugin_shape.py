@@ -45,9 +45,6 @@ LONG_FUNCTIONS_BEING_SPLIT = {
     # the executor unification of issue 18 (another helper, branch of the "one executor" work)
     # rewrites these files; splitting them here would conflict with it
     ("nirverse_genn/_model.py", "run_network"): "issue 18 executor unification (owns _model.py files)",
-    # GeNN is not installed on the machine that made this change (pygenn is built from source), so
-    # its lowering cannot be split with its tests run
-    ("nirverse_genn/_lowering.py", "lower"): "issue 18: needs a machine with pygenn to split under test",
 }
 
 _ENTRY_POINTS = sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
@@ -288,9 +285,16 @@ def test_the_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
-@pytest.mark.parametrize("package", [p for p in _packages() if p != "nirverse"])
-def test_no_import_cycle_inside_a_plugin(package):
-    assert cycles(import_graph(package)) == []
+#: cycles not broken yet, reported here (never skipped): package -> its strongly connected components.
+#: The core's: ``Backend.perturb`` imports ``testing.mutation.perturbed``, whose kit functions import
+#: ``api``/``backends`` inside functions; to break it, ``resolve``/``shift``/``perturbed`` (framework-only
+#: code) move to a module of their own (left to the core's owners: issue 18 follow-up).
+KNOWN_CYCLES = {"nirverse": [["nirverse.api", "nirverse.backends", "nirverse.testing.mutation"]]}
+
+
+@pytest.mark.parametrize("package", _packages())
+def test_no_import_cycle_inside_a_package(package):
+    assert cycles(import_graph(package)) == KNOWN_CYCLES.get(package, [])
 
 
 # -- small functions, typed packages ------------------------------------------------------------
