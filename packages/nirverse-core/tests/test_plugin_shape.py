@@ -285,16 +285,9 @@ def test_the_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
-#: cycles not broken yet, reported here (never skipped): package -> its strongly connected components.
-#: The core's: ``Backend.perturb`` imports ``testing.mutation.perturbed``, whose kit functions import
-#: ``api``/``backends`` inside functions; to break it, ``resolve``/``shift``/``perturbed`` (framework-only
-#: code) move to a module of their own (left to the core's owners: issue 18 follow-up).
-KNOWN_CYCLES = {"nirverse": [["nirverse.api", "nirverse.backends", "nirverse.testing.mutation"]]}
-
-
 @pytest.mark.parametrize("package", _packages())
 def test_no_import_cycle_inside_a_package(package):
-    assert cycles(import_graph(package)) == KNOWN_CYCLES.get(package, [])
+    assert cycles(import_graph(package)) == []
 
 
 # -- small functions, typed packages ------------------------------------------------------------

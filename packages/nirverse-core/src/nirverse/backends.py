@@ -174,7 +174,7 @@ class Backend:
     def perturb(self, construct: str) -> AbstractContextManager[None]:
         """A context in which ``construct`` (a name this backend's :meth:`node_level` gives) computes
         slightly wrong results: the conformance kit's mutation check of the labels."""
-        from .testing.mutation import perturbed
+        from ._perturbation import perturbed
 
         return perturbed(construct)
 
