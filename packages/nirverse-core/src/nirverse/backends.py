@@ -346,6 +346,7 @@ def make_from_nir(
     from_nir.__signature__ = signature  # type: ignore[attr-defined]
     from_nir.__doc__ = doc
     from_nir.__module__ = backend_cls.__module__.rpartition(".")[0] or backend_cls.__module__
+    from_nir.__qualname__ = "from_nir"  # importable (and picklable) as <plugin package>.from_nir
     return from_nir
 
 
