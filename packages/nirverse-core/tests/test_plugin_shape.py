@@ -323,3 +323,39 @@ def test_the_allow_list_has_no_stale_entry():
 @pytest.mark.parametrize("package", _packages())
 def test_every_package_is_typed(package):
     assert (_root(package) / "py.typed").is_file()
+
+
+def test_generated_from_nir_binds_like_its_signature():
+    """Unknown options and a positional framework option are refused before anything is prepared."""
+    calls = []
+
+    def build(backend, plan, dtype, threads):
+        calls.append((type(backend).__name__, dtype, threads))
+        return plan
+
+    option = inspect.Parameter("threads", inspect.Parameter.KEYWORD_ONLY, default=1)
+    from_nir = make_from_nir(ReferenceBackend, doc="test", options=[option], build=build)
+    from nirverse import Semantics
+    from nirverse.testing import graphs
+
+    plan = from_nir(graphs.single_neuron("LIF"), Semantics(1e-3), "float32", threads=3)
+    assert calls == [("ReferenceBackend", "float32", 3)] and plan.types["neuron"] == "LIF"
+    with pytest.raises(TypeError):
+        from_nir(graphs.single_neuron("LIF"), Semantics(1e-3), "float64", 3)
+    with pytest.raises(TypeError):
+        from_nir(graphs.single_neuron("LIF"), Semantics(1e-3), thread=2)
+
+
+def test_lazy_attributes_load_once_and_refuse_unknown_names():
+    from nirverse.backends import lazy_attributes
+
+    module = type(sys)("nirverse_lazy_probe")
+    sys.modules[module.__name__] = module
+    try:
+        getattr_, dir_ = lazy_attributes(module.__name__, {"sqrt": "math"})
+        assert getattr_("sqrt") is __import__("math").sqrt and vars(module)["sqrt"] is __import__("math").sqrt
+        assert "sqrt" in dir_()
+        with pytest.raises(AttributeError, match="no attribute 'cos'"):
+            getattr_("cos")
+    finally:
+        del sys.modules[module.__name__]
