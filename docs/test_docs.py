@@ -157,3 +157,14 @@ def test_screenshot_is_not_blank(browser):
     with Image.open(shot) as image:
         colors = image.convert("L").getcolors(maxcolors=1 << 16)
     assert colors is None or len(colors) > 8, "the index screenshot is (nearly) one colour"
+
+
+def test_every_cited_source_file_exists():
+    """What the build refuses (``nirverse-docstring`` of a missing path fails it), checked without building."""
+    import re
+
+    root = DOCS.parent
+    cited = [(page.name, path) for page in DOCS.rglob("*.md") if "_build" not in page.parts
+             for path in re.findall(r"\.\. nirverse-docstring:: (\S+)", page.read_text(encoding="utf-8"))]
+    assert cited, "the pages cite source files"
+    assert [(page, path) for page, path in cited if not (root / path).is_file()] == []

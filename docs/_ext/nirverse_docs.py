@@ -3,9 +3,8 @@
 * ``.. nirverse-docstring:: packages/<pkg>/src/<mod>/<file>.py`` -- a module's docstring (read with
   ``ast``, nothing imported), e.g. the mapping tables a plugin keeps in ``_from_nir.py``;
   option ``:tests:`` renders instead the docstrings of the ``test_*`` functions (the measured
-  deviations a plugin asserts in ``tests/test_bridge.py``), and ``:missing: text`` replaces a file that
-  does not exist (yet) by a sentence instead of failing; several paths: the first that exists (a module's
-  current name, then its former ones); ``:cite:`` names the file used. A docstring that is not valid
+  deviations a plugin asserts in ``tests/test_bridge.py``); ``:cite:`` names the file. A path that does
+  not exist fails the build (a page never cites a renamed or deleted file). A docstring that is not valid
   reStructuredText is rendered block by block, the failing blocks verbatim with a note naming the problem.
 * ``.. nirverse-compat-table::`` -- the frameworks, versions (with their notes) and Python versions of
   ``compat_matrix.yaml``.
@@ -134,20 +133,17 @@ def _compat() -> dict:
 
 
 class DocstringDirective(Directive):
-    """Arguments: one path, or several (a module's current name first, then names it had): the first that
-    exists is used. ``:cite:`` puts "From ``<package>/<file>``:" before it."""
+    """Argument: one path, which must exist (the build fails otherwise). ``:cite:`` puts
+    "From ``<package>/<file>``:" before it."""
 
     required_arguments = 1
-    optional_arguments = 4
-    option_spec = {"tests": directives.flag, "missing": directives.unchanged, "cite": directives.flag}
+    option_spec = {"tests": directives.flag, "cite": directives.flag}
 
     def run(self) -> list[nodes.Node]:
         env = self.state.document.settings.env
-        rel = next((a for a in self.arguments if (ROOT / a).is_file()), None)
-        if rel is None:
-            if "missing" in self.options:
-                return _parse(self, self.options["missing"], self.arguments[0])
-            raise self.error(f"nirverse-docstring: none of {', '.join(self.arguments)} exists")
+        rel = self.arguments[0]
+        if not (ROOT / rel).is_file():
+            raise self.error(f"nirverse-docstring: {rel} does not exist")
         path = ROOT / rel
         env.note_dependency(str(path))
         tree = ast.parse(path.read_text(), filename=str(path))

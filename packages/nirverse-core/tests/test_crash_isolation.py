@@ -13,7 +13,7 @@ from nirverse.testing import BackendConformance, load_cases
 from nirverse.testing.verdict import CRASHED, IDENTICAL, run_case
 
 #: the double, and the reference registered a second time (a backend without native code)
-DOUBLES = "segfault=nirverse.testing.doubles:SegfaultBackend,judge2=nirverse.backends:ReferenceBackend"
+DOUBLES = "segfault=nirverse.testing.doubles:SegfaultBackend,judge2=nirverse.testing.doubles:ReferenceTwin"
 CASE = "single-lif-euler-value-imm"
 
 

@@ -226,102 +226,131 @@ def _check_group(group: Any, kind: str, semantics: Semantics) -> None:
 
 
 def _export_network(obj: Any, semantics: Semantics) -> nir.NIRGraph:
+    """The NIR graph of a Brian2 network (or list of objects): template groups as neurons, input groups as
+    Inputs, summed-variable synapses as Linear nodes, and an Output behind every neuron nothing reads; the
+    schedule of each synapse must deliver the step the semantics' latency says."""
     import brian2
 
     objects = list(obj.objects) if isinstance(obj, brian2.Network) else list(obj)
     network = obj if isinstance(obj, brian2.Network) else brian2.Network(*objects)
     position = {o.name: k for k, o in enumerate(network.sorted_objects)}
     groups = [o for o in objects if isinstance(o, brian2.NeuronGroup)]
-    synapses = [o for o in objects if isinstance(o, brian2.Synapses)]
     kinds = {g.name: _template_kind(g) for g in groups}
-    currents = {g.name: g for g in groups if kinds[g.name] == "current"}
-    node_of: dict[str, str] = {}  # group name -> NIR node name
-    nodes: dict[str, Any] = {}
-    spiking: dict[str, bool] = {}
-    for g in groups:
-        kind = kinds[g.name]
-        if kind == "current":
-            continue
-        if kind is None:
-            nodes[g.name] = nir.Input(np.array([len(g)]))
-            node_of[g.name] = g.name
-            continue
-        spikes = "spike" in g.events
-        nir_kind = {"integrate": "IF" if spikes else "I", "leak": "LIF" if spikes else "LI",
-                    "membrane": "CubaLIF" if spikes else "CubaLI"}[kind]
-        current = None
-        if kind == "membrane":
-            owner = getattr(g.variables.get("I"), "owner", None)
-            current = currents.get(getattr(owner, "name", None))
-            if current is None:
-                raise UnsupportedNodeError(
-                    f"group {g.name!r} has no I linked to a synaptic-current group", node=g.name, field="I",
-                    expected=f"I = linked_var(<group with {TEMPLATES['current']!r}>, 'isyn')",
-                )
-            _check_group(current, "current", semantics)
-            node_of[current.name] = g.name
-        _check_group(g, nir_kind, semantics)
-        fields = _neuron_fields(nir_kind, g, current, (len(g),), g.name)
-        nodes[g.name] = getattr(nir, nir_kind)(**fields)
-        node_of[g.name] = g.name
-        spiking[g.name] = spikes
+    nodes, node_of, spiking = _export_groups(groups, kinds, semantics)
     edges: list[tuple[str, str]] = []
-    measured: dict[str, bool] = {}
+    measured: dict[str, bool] = {}  # synapse node -> whether it delivers the previous step's value
     read_from: set[str] = set()
-    for syn in synapses:
-        summed = list(syn.summed_updaters.values())
-        source, target = syn.source.name, syn.target.name
-        if len(summed) != 1 or source not in node_of or target not in node_of or kinds[target] is None:
-            raise UnsupportedNodeError(
-                f"synapses {syn.name!r} are not one summed variable between exported groups", node=syn.name,
-                field="model", expected="'in<k>_post = w*<var>_pre : 1 (summed)' between template or input groups",
-            )
-        reads = sorted(n[: -len("_pre")] for n in summed[0].expression.identifiers if n.endswith("_pre"))
-        src_node = node_of[source]
-        var = reads[0] if len(reads) == 1 else None
-        allowed = {"y", "y_prev"} if kinds[source] is None else ({"z", "z_prev"} if spiking[src_node] else {"v", "v_prev"})
-        if var not in allowed:
-            raise UnsupportedNodeError(
-                f"synapses {syn.name!r} read {reads} of {source!r}", node=syn.name, field="model",
-                expected="the source's output: one of " + ", ".join(sorted(allowed)),
-            )
-        name = syn.name
-        nodes[name] = nir.Linear(_weights(syn, len(syn.source), len(syn.target)))
-        edges += [(src_node, name), (name, node_of[target])]
+    for syn in (o for o in objects if isinstance(o, brian2.Synapses)):
+        src_node, var = _synapse_source(syn, kinds, node_of, spiking)
+        nodes[syn.name] = nir.Linear(_weights(syn, len(syn.source), len(syn.target)))
+        edges += [(src_node, syn.name), (syn.name, node_of[syn.target.name])]
         read_from.add(src_node)
-        updater = position[summed[0].name]
-        if var.endswith("_prev"):
-            measured[name] = True
-        elif kinds[source] is None:
-            # the input's own code (run_regularly etc.); its state updater has no equations to run
-            runners = [
-                position[o.name] for o in syn.source.contained_objects
-                if o.name in position and o is not getattr(syn.source, "state_updater", None)
-            ]
-            if any(p > updater for p in runners):
-                raise UnsupportedSemanticsError(
-                    f"synapses {syn.name!r} read input {source!r} before it is set", node=syn.name, field="when",
-                    expected="the input's code scheduled before the synapses' summed update",
-                )
-            measured[name] = False
-        else:
-            group = syn.source
-            last = group.resetter["spike"] if spiking[src_node] else group.state_updater
-            if updater < position[group.state_updater.name]:
-                measured[name] = True
-            elif updater > position[last.name]:
-                measured[name] = False
-            else:
-                raise UnsupportedSemanticsError(
-                    f"synapses {syn.name!r} read {source!r} between its update and its reset", node=syn.name,
-                    field="when", expected="a summed update before the source's state update or after its reset",
-                )
+        measured[syn.name] = _delivers_previous(syn, var, kinds[syn.source.name] is None, spiking.get(src_node),
+                                                position)
     for name in list(nodes):
         if name in spiking and name not in read_from:
             out = name + "_output"
             nodes[out] = nir.Output(np.array([nodes[name].r.size]))
             edges.append((name, out))
     graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata=semantics.to_metadata(), type_check=False)
+    _check_latency(graph, measured, semantics)
+    return graph
+
+
+def _export_groups(groups: list, kinds: dict, semantics: Semantics) -> tuple[dict, dict[str, str], dict[str, bool]]:
+    """(NIR nodes, group name -> node name, node -> whether it spikes) of the template and input groups; a
+    synaptic-current group becomes part of the CubaLI/CubaLIF node of the membrane linked to it."""
+    currents = {g.name: g for g in groups if kinds[g.name] == "current"}
+    node_of: dict[str, str] = {}
+    nodes: dict[str, Any] = {}
+    spiking: dict[str, bool] = {}
+    for g in groups:
+        kind = kinds[g.name]
+        if kind == "current":
+            continue
+        node_of[g.name] = g.name
+        if kind is None:
+            nodes[g.name] = nir.Input(np.array([len(g)]))
+            continue
+        spikes = "spike" in g.events
+        nir_kind = {"integrate": "IF" if spikes else "I", "leak": "LIF" if spikes else "LI",
+                    "membrane": "CubaLIF" if spikes else "CubaLI"}[kind]
+        current = _linked_current(g, currents, semantics) if kind == "membrane" else None
+        if current is not None:
+            node_of[current.name] = g.name
+        _check_group(g, nir_kind, semantics)
+        fields = _neuron_fields(nir_kind, g, current, (len(g),), g.name)
+        nodes[g.name] = getattr(nir, nir_kind)(**fields)
+        spiking[g.name] = spikes
+    return nodes, node_of, spiking
+
+
+def _linked_current(g: Any, currents: dict, semantics: Semantics) -> Any:
+    """The synaptic-current group whose ``isyn`` membrane group ``g`` links as ``I`` (checked)."""
+    owner = getattr(g.variables.get("I"), "owner", None)
+    current = currents.get(getattr(owner, "name", None))
+    if current is None:
+        raise UnsupportedNodeError(
+            f"group {g.name!r} has no I linked to a synaptic-current group", node=g.name, field="I",
+            expected=f"I = linked_var(<group with {TEMPLATES['current']!r}>, 'isyn')",
+        )
+    _check_group(current, "current", semantics)
+    return current
+
+
+def _synapse_source(syn: Any, kinds: dict, node_of: dict[str, str], spiking: dict[str, bool]) -> tuple[str, str]:
+    """(source node, the source variable read) of synapses summing one variable between exported groups."""
+    summed = list(syn.summed_updaters.values())
+    source, target = syn.source.name, syn.target.name
+    if len(summed) != 1 or source not in node_of or target not in node_of or kinds[target] is None:
+        raise UnsupportedNodeError(
+            f"synapses {syn.name!r} are not one summed variable between exported groups", node=syn.name,
+            field="model", expected="'in<k>_post = w*<var>_pre : 1 (summed)' between template or input groups",
+        )
+    reads = sorted(n[: -len("_pre")] for n in summed[0].expression.identifiers if n.endswith("_pre"))
+    src_node = node_of[source]
+    var = reads[0] if len(reads) == 1 else None
+    allowed = {"y", "y_prev"} if kinds[source] is None else ({"z", "z_prev"} if spiking[src_node] else {"v", "v_prev"})
+    if var not in allowed:
+        raise UnsupportedNodeError(
+            f"synapses {syn.name!r} read {reads} of {source!r}", node=syn.name, field="model",
+            expected="the source's output: one of " + ", ".join(sorted(allowed)),
+        )
+    return src_node, var
+
+
+def _delivers_previous(syn: Any, var: str, from_input: bool, spikes: bool | None, position: dict[str, int]) -> bool:
+    """Whether synapses ``syn`` deliver the previous step's value of ``var``: a ``*_prev`` variable, or a
+    summed update scheduled before the source's state update (after its reset: the same step's)."""
+    updater = position[next(iter(syn.summed_updaters.values())).name]
+    if var.endswith("_prev"):
+        return True
+    if from_input:
+        # the input's own code (run_regularly etc.); its state updater has no equations to run
+        runners = [
+            position[o.name] for o in syn.source.contained_objects
+            if o.name in position and o is not getattr(syn.source, "state_updater", None)
+        ]
+        if any(p > updater for p in runners):
+            raise UnsupportedSemanticsError(
+                f"synapses {syn.name!r} read input {syn.source.name!r} before it is set", node=syn.name,
+                field="when", expected="the input's code scheduled before the synapses' summed update",
+            )
+        return False
+    group = syn.source
+    last = group.resetter["spike"] if spikes else group.state_updater
+    if updater < position[group.state_updater.name]:
+        return True
+    if updater > position[last.name]:
+        return False
+    raise UnsupportedSemanticsError(
+        f"synapses {syn.name!r} read {syn.source.name!r} between its update and its reset", node=syn.name,
+        field="when", expected="a summed update before the source's state update or after its reset",
+    )
+
+
+def _check_latency(graph: nir.NIRGraph, measured: dict[str, bool], semantics: Semantics) -> None:
+    """Refuse a synapse whose schedule delivers another step than the plan of ``graph`` under ``semantics``."""
     plan = prepare(graph, semantics)
     for name, delayed in measured.items():
         planned = any(e.delayed for e in plan.incoming[name]) or any(
@@ -333,4 +362,3 @@ def _export_network(obj: Any, semantics: Semantics) -> nir.NIRGraph:
                 node=name, field="latency",
                 expected=f"a network scheduled as latency {semantics.latency!r} says",
             )
-    return graph

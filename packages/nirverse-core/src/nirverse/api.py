@@ -48,6 +48,37 @@ class Result:
 
 def normalize_inputs(plan: Plan, inputs: Any) -> dict[str, np.ndarray]:
     """Inputs as {Input name: float64 (batch, time, *shape)}, checked against the Input nodes."""
+    inputs = _as_mapping(plan, inputs)
+    unknown = set(inputs) - set(plan.inputs)
+    if unknown:
+        raise InvalidInputError(
+            f"data for unknown Input node(s) {sorted(unknown)}", node=sorted(unknown)[0], field="inputs",
+            expected="one of " + ", ".join(plan.inputs),
+        )
+    out: dict[str, np.ndarray] = {}
+    lead: tuple[int, int] | None = None
+    for name in plan.inputs:
+        if name not in inputs:
+            raise InvalidInputError("no data given", node=name, field="inputs", expected="an array for every Input")
+        arr = _real_array(plan, name, inputs[name])
+        if lead is None:
+            lead = arr.shape[:2]
+            _check_run_size(plan, *lead)  # before the float64 copy: arr may be a tiny broadcast view
+        elif arr.shape[:2] != lead:
+            raise InvalidInputError(
+                f"has (batch, time) {arr.shape[:2]}", node=name, field="inputs",
+                expected=f"the same (batch, time) as the other inputs {lead}",
+            )
+        arr = arr.astype(np.float64)
+        if not np.all(np.isfinite(arr)):
+            raise InvalidInputError("contains NaN or inf", node=name, field="inputs", expected="finite values")
+        out[name] = arr
+    assert lead is not None
+    return out
+
+
+def _as_mapping(plan: Plan, inputs: Any) -> Mapping[str, Any]:
+    """``inputs`` as {Input name: data}: a ``nir.TimeGriddedData`` or one array for a one-Input graph."""
     if isinstance(inputs, nir.TimeGriddedData):
         data = np.asarray(inputs.data)
         if not math.isclose(float(inputs.dt), plan.semantics.dt, rel_tol=1e-9):
@@ -71,44 +102,25 @@ def normalize_inputs(plan: Plan, inputs: Any) -> dict[str, np.ndarray]:
                 expected="a dict {input name: array}",
             )
         inputs = {plan.inputs[0]: inputs}
-    unknown = set(inputs) - set(plan.inputs)
-    if unknown:
+    return inputs
+
+
+def _real_array(plan: Plan, name: str, value: Any) -> np.ndarray:
+    """``value`` as an array of real numbers shaped (batch, time, *shape of Input ``name``)."""
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:
+        raise InvalidInputError(f"cannot be read as an array: {exc}", node=name, field="inputs") from exc
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise InvalidInputError(f"has dtype {arr.dtype}", node=name, field="inputs", expected="real numbers")
+    if np.iscomplexobj(arr):
+        raise InvalidInputError("is complex", node=name, field="inputs", expected="real numbers")
+    shape = plan.out_shapes[name]
+    if arr.ndim != 2 + len(shape) or tuple(arr.shape[2:]) != shape:
         raise InvalidInputError(
-            f"data for unknown Input node(s) {sorted(unknown)}", node=sorted(unknown)[0], field="inputs",
-            expected="one of " + ", ".join(plan.inputs),
+            f"has shape {arr.shape}", node=name, field="inputs", expected=f"(batch, time, {', '.join(map(str, shape))})"
         )
-    out: dict[str, np.ndarray] = {}
-    lead: tuple[int, int] | None = None
-    for name in plan.inputs:
-        if name not in inputs:
-            raise InvalidInputError("no data given", node=name, field="inputs", expected="an array for every Input")
-        try:
-            arr = np.asarray(inputs[name])
-        except Exception as exc:
-            raise InvalidInputError(f"cannot be read as an array: {exc}", node=name, field="inputs") from exc
-        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-            raise InvalidInputError(f"has dtype {arr.dtype}", node=name, field="inputs", expected="real numbers")
-        if np.iscomplexobj(arr):
-            raise InvalidInputError("is complex", node=name, field="inputs", expected="real numbers")
-        shape = plan.out_shapes[name]
-        if arr.ndim != 2 + len(shape) or tuple(arr.shape[2:]) != shape:
-            raise InvalidInputError(
-                f"has shape {arr.shape}", node=name, field="inputs", expected=f"(batch, time, {', '.join(map(str, shape))})"
-            )
-        if lead is None:
-            lead = arr.shape[:2]
-            _check_run_size(plan, *lead)  # before the float64 copy: arr may be a tiny broadcast view
-        elif arr.shape[:2] != lead:
-            raise InvalidInputError(
-                f"has (batch, time) {arr.shape[:2]}", node=name, field="inputs",
-                expected=f"the same (batch, time) as the other inputs {lead}",
-            )
-        arr = arr.astype(np.float64)
-        if not np.all(np.isfinite(arr)):
-            raise InvalidInputError("contains NaN or inf", node=name, field="inputs", expected="finite values")
-        out[name] = arr
-    assert lead is not None
-    return out
+    return arr
 
 
 def _check_run_size(plan: Plan, batch: int, steps: int) -> None:

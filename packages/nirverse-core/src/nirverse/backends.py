@@ -19,8 +19,10 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import inspect
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cache
@@ -29,12 +31,15 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .errors import BackendUnavailableError, UnsupportedNodeError, UnsupportedSemanticsError
-from .graph import Plan
+from .graph import Plan, prepare
 from .levels import NATIVE, NodeLevel
 from .semantics import LATENCIES, METHODS, RESETS, Semantics
 from .validation import NODE_TYPES
 
-__all__ = ["Backend", "BackendInfo", "RunOutput", "available_backends", "backend_info", "get_backend", "backend_names"]
+__all__ = [
+    "Backend", "BackendInfo", "RunOutput", "available_backends", "backend_info", "get_backend", "backend_names",
+    "lazy_attributes", "make_from_nir",
+]
 
 ENTRY_POINT_GROUP = "nirverse.backends"
 #: environment variable naming extra backends as ``name=package.module:Class`` pairs, comma-separated
@@ -108,6 +113,14 @@ class Backend:
             return f"importing {self.module} failed: {type(exc).__name__}: {exc}"
         return None
 
+    def require(self) -> None:
+        """Raise :class:`BackendUnavailableError` (with the install hint) unless the framework imports."""
+        reason = self.check()
+        if reason is not None:
+            raise BackendUnavailableError(
+                f"backend {self.name!r} is unavailable: {reason}", field="backend", expected=self.install_hint
+            )
+
     def info(self) -> BackendInfo:
         reason = _cached_check(type(self))
         return BackendInfo(
@@ -161,7 +174,7 @@ class Backend:
     def perturb(self, construct: str) -> AbstractContextManager[None]:
         """A context in which ``construct`` (a name this backend's :meth:`node_level` gives) computes
         slightly wrong results: the conformance kit's mutation check of the labels."""
-        from .testing.mutation import perturbed
+        from ._perturbation import perturbed
 
         return perturbed(construct)
 
@@ -235,8 +248,10 @@ def get_backend(name: str) -> Backend:
             cls = eps[name].load()
         except Exception as exc:
             raise BackendUnavailableError(
-                f"the plugin of backend {name!r} failed to load: {type(exc).__name__}: {exc}", field="backend"
+                f"the plugin of backend {name!r} ({_distribution(eps[name])}) failed to load: "
+                f"{type(exc).__name__}: {exc}", field="backend"
             ) from exc
+        verify_backend_class(cls, name, _distribution(eps[name]))
         backend = cls()
     _INSTANCES[name] = backend
     return backend
@@ -257,3 +272,96 @@ def available_backends() -> list[str]:
         except BackendUnavailableError:
             continue
     return names
+
+
+#: class attributes every backend declares itself (the rest have defaults on :class:`Backend`)
+REQUIRED_ATTRIBUTES = ("name", "framework", "module", "install_hint")
+#: methods every backend overrides (``to_nir`` only where ``exports``)
+REQUIRED_METHODS = ("build", "run", "node_level")
+
+
+def _distribution(ep: importlib.metadata.EntryPoint) -> str:
+    """The distribution that declared ``ep`` (or the environment variable that registered it)."""
+    dist = getattr(ep, "dist", None)
+    return f"distribution {dist.name!r}" if dist is not None else f"registered through {EXTRA_BACKENDS_ENV}"
+
+
+def verify_backend_class(cls: Any, name: str, origin: str) -> None:
+    """Check what the registry loaded for ``name`` before anyone uses it, as pluggy checks hooks at
+    registration: a :class:`Backend` subclass, the required class attributes set, ``cls.name == name``,
+    ``build``/``run``/``node_level`` (and ``to_nir`` where it ``exports``) implemented. Raises
+    :class:`BackendUnavailableError` naming ``origin`` (the distribution at fault)."""
+
+    def refuse(problem: str, expected: str) -> BackendUnavailableError:
+        return BackendUnavailableError(f"backend {name!r} from {origin} {problem}", field="backend",
+                                       expected=expected)
+
+    if not (isinstance(cls, type) and issubclass(cls, Backend)):
+        raise refuse(f"is {cls!r}, not a nirverse.Backend subclass", "a subclass of nirverse.backends.Backend")
+    missing = [attr for attr in REQUIRED_ATTRIBUTES if not isinstance(getattr(cls, attr, None), str)]
+    if missing:
+        raise refuse("lacks the class attribute(s) " + ", ".join(missing), "str class attributes "
+                     + ", ".join(REQUIRED_ATTRIBUTES))
+    if cls.name != name:
+        raise refuse(f"calls itself {cls.name!r}", f"name == {name!r}, the entry-point name")
+    required = REQUIRED_METHODS + (("to_nir",) if cls.exports else ())
+    unimplemented = [m for m in required if getattr(cls, m) is getattr(Backend, m)]
+    if unimplemented:
+        raise refuse("does not implement " + ", ".join(unimplemented), "overrides of " + ", ".join(required))
+
+
+def make_from_nir(
+    backend_cls: type[Backend], *, doc: str, options: Sequence[inspect.Parameter] = (),
+    build: Callable[..., Any] | None = None, backend: Callable[..., Backend] | None = None,
+) -> Callable[..., Any]:
+    """A plugin's public ``from_nir(graph, semantics, dtype="float64", **framework_options)``.
+
+    The generated function checks the framework imports (:class:`BackendUnavailableError` with the
+    install hint), prepares the plan, refuses what the backend cannot execute identically
+    (``check_support``) and returns ``build(backend, plan, dtype, **options)`` (default
+    ``backend.build(plan, dtype)``). ``options`` are the plugin's extra parameters: keyword-only, except
+    positional-or-keyword ones, which come before ``dtype``; ``backend(**options)`` makes the backend
+    object where options configure it (default ``backend_cls()``).
+    """
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    leading = [p for p in options if p.kind is kind]
+    signature = inspect.Signature(
+        [inspect.Parameter("graph", kind, annotation=Any), inspect.Parameter("semantics", kind, annotation=Any),
+         *leading, inspect.Parameter("dtype", kind, default="float64", annotation=str),
+         *(p for p in options if p.kind is not kind)],
+        return_annotation=Any,
+    )
+
+    def from_nir(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        values = dict(bound.arguments)
+        graph, semantics, dtype = values.pop("graph"), values.pop("semantics"), values.pop("dtype")
+        instance = backend(**values) if backend is not None else backend_cls()
+        instance.require()
+        plan = prepare(graph, semantics)
+        instance.check_support(plan, semantics, dtype)
+        return build(instance, plan, dtype, **values) if build is not None else instance.build(plan, dtype)
+
+    from_nir.__signature__ = signature  # type: ignore[attr-defined]
+    from_nir.__doc__ = doc
+    from_nir.__module__ = backend_cls.__module__.rpartition(".")[0] or backend_cls.__module__
+    from_nir.__qualname__ = "from_nir"  # importable (and picklable) as <plugin package>.from_nir
+    return from_nir
+
+
+def lazy_attributes(package: str, table: Mapping[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """``__getattr__`` and ``__dir__`` for ``package`` (PEP 562) loading ``table[name]`` (a relative
+    module such as ``"._model"``) on first access of ``name``, so that importing a plugin package
+    never imports its framework. A loaded attribute is cached in the package's namespace."""
+    def __getattr__(name: str) -> Any:
+        if name not in table:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(table[name], package), name)
+        setattr(sys.modules[package], name, value)
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(vars(sys.modules[package])) | set(table))
+
+    return __getattr__, __dir__

@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -142,16 +143,46 @@ def _demo_inputs(plan, steps: int, batch: int, seed: int) -> dict[str, np.ndarra
     return {n: (rng.random((batch, steps, *plan.out_shapes[n])) < 0.1).astype(np.float64) for n in plan.inputs}
 
 
+def _compare_row(name: str, graph: Any, inputs: Any, sem: Semantics, dtype: str, reference: Any, results: dict) -> tuple:
+    """The table row of backend ``name`` in ``nirverse compare``; its result goes into ``results``. A backend
+    with native code runs in a child process: its crash is its verdict, not the end of the command."""
+    from .backends import backend_info
+    from .compare import compare
+    from .errors import UnsupportedNodeError, UnsupportedSemanticsError
+    from .isolation import IsolationError, run_backend
+
+    try:
+        version = backend_info(name).version or "-"
+    except NirverseError:
+        version = "-"
+    levels = _compare_levels(graph, sem, name, dtype)
+    start = time.perf_counter()
+    try:  # a backend with native code runs in a child: its crash is its verdict, not the end
+        res = run_backend(name, "nirverse.api:run", graph, inputs, sem, backend=name, dtype=dtype,
+                          record=True).unwrap()
+    except (UnsupportedNodeError, UnsupportedSemanticsError) as exc:
+        return (name, version, "[yellow]unsupported[/yellow]", "-", "-", "-", levels, str(exc))
+    except NirverseError as exc:
+        return (name, version, "[red]error[/red]", "-", "-", "-", levels, str(exc))
+    except IsolationError as exc:
+        status = {"timed_out": "timed out", "raised": "error"}.get(exc.outcome.status, "crashed")
+        return (name, version, f"[red]{status}[/red]", "-", "-", f"{exc.outcome.wall_time:.2f}", levels,
+                str(exc))
+    elapsed = time.perf_counter() - start
+    results[name] = res
+    cmp = compare(res, reference, dtype=dtype)
+    verdict = "[green]identical[/green]" if cmp.identical else "[red]deviating[/red]"
+    return (name, version, verdict, f"{cmp.mismatches}/{cmp.raster_entries}", f"{cmp.max_abs:.3g}",
+            f"{elapsed:.2f}", levels, "" if cmp.first_step is None else f"first differing step {cmp.first_step}")
+
+
 def cmd_compare(args) -> int:
     from rich.progress import Progress
     from rich.table import Table
 
     from .api import run
-    from .backends import available_backends, backend_info
-    from .compare import compare
-    from .errors import UnsupportedNodeError, UnsupportedSemanticsError
+    from .backends import available_backends
     from .graph import prepare
-    from .isolation import IsolationError, run_backend
     from .loading import load
     from .testing.catalogue import PAPER, data_dir
 
@@ -181,30 +212,7 @@ def cmd_compare(args) -> int:
         task = progress.add_task("running backends", total=len(names))
         for name in names:
             progress.update(task, description=f"running {name}")
-            try:
-                version = backend_info(name).version or "-"
-            except NirverseError:
-                version = "-"
-            levels = _compare_levels(graph, sem, name, args.dtype)
-            start = time.perf_counter()
-            try:  # a backend with native code runs in a child: its crash is its verdict, not the end
-                res = run_backend(name, "nirverse.api:run", graph, inputs, sem, backend=name, dtype=args.dtype,
-                                  record=True).unwrap()
-            except (UnsupportedNodeError, UnsupportedSemanticsError) as exc:
-                rows.append((name, version, "[yellow]unsupported[/yellow]", "-", "-", "-", levels, str(exc)))
-            except NirverseError as exc:
-                rows.append((name, version, "[red]error[/red]", "-", "-", "-", levels, str(exc)))
-            except IsolationError as exc:
-                status = {"timed_out": "timed out", "raised": "error"}.get(exc.outcome.status, "crashed")
-                rows.append((name, version, f"[red]{status}[/red]", "-", "-", f"{exc.outcome.wall_time:.2f}", levels,
-                             str(exc)))
-            else:
-                elapsed = time.perf_counter() - start
-                results[name] = res
-                cmp = compare(res, reference, dtype=args.dtype)
-                verdict = "[green]identical[/green]" if cmp.identical else "[red]deviating[/red]"
-                rows.append((name, version, verdict, f"{cmp.mismatches}/{cmp.raster_entries}", f"{cmp.max_abs:.3g}",
-                             f"{elapsed:.2f}", levels, "" if cmp.first_step is None else f"first differing step {cmp.first_step}"))
+            rows.append(_compare_row(name, graph, inputs, sem, args.dtype, reference, results))
             progress.advance(task)
     table = Table(title=f"{graph_path.name} against the {args.dtype} reference")
     for col in ("backend", "version", "verdict", "raster mismatches", "max |Δv|", "time (s)", "levels", "note"):

@@ -121,37 +121,12 @@ def compare(
     firsts: list[int] = []
     cosines: list[float] = []
 
-    def account(key: str, a: np.ndarray, b: np.ndarray, raster: bool) -> None:
-        a = np.asarray(a)
-        b = np.asarray(b)
-        if a.shape != b.shape:
-            total.identical = False
-            total.details[key] = {"error": f"shape {a.shape} != reference {b.shape}"}
-            return
-        entry: dict[str, Any] = {"max_abs": max_abs_difference(a, b)}
-        total.max_abs = max(total.max_abs, entry["max_abs"])
-        if raster:
-            entry["mismatches"] = raster_mismatches(a, b)
-            entry["cosine"] = cosine_similarity(a, b)
-            entry["first_step"] = first_difference_step(a != 0, b != 0)
-            total.mismatches += entry["mismatches"]
-            total.raster_entries += int(b.size)
-            cosines.append(entry["cosine"])
-            ok = entry["mismatches"] == 0
-        else:
-            entry["first_step"] = first_difference_step(a, b, tol)
-            ok = entry["first_step"] is None
-        if entry["first_step"] is not None:
-            firsts.append(entry["first_step"])
-        total.identical &= ok
-        total.details[key] = entry
-
     for name, ref in reference.outputs.items():
         if name not in result.outputs:
             total.identical = False
             total.details[name] = {"error": "output missing"}
             continue
-        account(name, result.outputs[name], ref, bool(spiking.get(name, False)))
+        _account(total, firsts, cosines, name, result.outputs[name], ref, bool(spiking.get(name, False)))
     for node, ref_states in (reference.states or {}).items() if states else ():
         for var, ref in ref_states.items():
             got = (result.states or {}).get(node, {}).get(var)
@@ -160,7 +135,36 @@ def compare(
                 total.identical = False
                 total.details[f"{node}.{var}"] = {"error": "state not recorded by the backend"}
                 continue
-            account(f"{node}.{var}", got, ref, False)
+            _account(total, firsts, cosines, f"{node}.{var}", got, ref, False)
     total.first_step = min(firsts) if firsts else None
     total.cosine = min(cosines) if cosines else 1.0
     return total
+
+
+def _account(total: Comparison, firsts: list[int], cosines: list[float], key: str, a: np.ndarray, b: np.ndarray,
+             raster: bool) -> None:
+    """Add the comparison of ``a`` with the reference ``b`` under ``key`` to ``total`` (rasters entry by entry,
+    the rest within ``total.tolerance``); collect its first differing step and its cosine."""
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.shape != b.shape:
+        total.identical = False
+        total.details[key] = {"error": f"shape {a.shape} != reference {b.shape}"}
+        return
+    entry: dict[str, Any] = {"max_abs": max_abs_difference(a, b)}
+    total.max_abs = max(total.max_abs, entry["max_abs"])
+    if raster:
+        entry["mismatches"] = raster_mismatches(a, b)
+        entry["cosine"] = cosine_similarity(a, b)
+        entry["first_step"] = first_difference_step(a != 0, b != 0)
+        total.mismatches += entry["mismatches"]
+        total.raster_entries += int(b.size)
+        cosines.append(entry["cosine"])
+        ok = entry["mismatches"] == 0
+    else:
+        entry["first_step"] = first_difference_step(a, b, total.tolerance)
+        ok = entry["first_step"] is None
+    if entry["first_step"] is not None:
+        firsts.append(entry["first_step"])
+    total.identical &= ok
+    total.details[key] = entry

@@ -140,29 +140,6 @@ def _flatten(graph: nir.NIRGraph, prefix: str = "", depth: int = 0):
                 )
             nodes[full] = node
 
-    def port(name: str, kind: type, role: str, owner: nir.NIRGraph = graph, base: str = prefix) -> str:
-        node = owner.nodes.get(name)
-        if node is None and "." in name:  # "sub.node" addresses a node inside subgraph "sub"
-            head, rest = name.split(".", 1)
-            sub = owner.nodes.get(head)
-            if isinstance(sub, nir.NIRGraph):
-                return port(rest, kind, role, sub, base + head + ".")
-        if node is None:
-            raise InvalidGraphError(
-                f"an edge {role} a node that does not exist", node=base + name, field="edges",
-                expected="an existing node name",
-            )
-        if not isinstance(node, nir.NIRGraph):
-            return base + name
-        ports = [n for n, v in node.nodes.items() if isinstance(v, kind)]
-        if len(ports) != 1:
-            raise InvalidGraphError(
-                f"an edge {role} subgraph {name!r}, which has {len(ports)} {kind.__name__} nodes",
-                node=base + name, field="edges",
-                expected=f"exactly one {kind.__name__}, or an edge to '{name}.<node>'",
-            )
-        return port(ports[0], kind, role, node, base + name + ".")
-
     raw_edges = graph.edges
     if not isinstance(raw_edges, (list, tuple, np.ndarray)):
         raise InvalidGraphError(
@@ -178,8 +155,34 @@ def _flatten(graph: nir.NIRGraph, prefix: str = "", depth: int = 0):
                 expected="(source, target) name pairs",
             ) from exc
         src, dst = (s.decode() if isinstance(s, bytes) else str(s) for s in (src, dst))
-        edges.append((port(src, nir.Output, "from"), port(dst, nir.Input, "into")))
+        edges.append((_port(src, nir.Output, "from", graph, prefix), _port(dst, nir.Input, "into", graph, prefix)))
     return nodes, edges + sub_edges, passthrough
+
+
+def _port(name: str, kind: type, role: str, owner: nir.NIRGraph, base: str) -> str:
+    """The flat name of the node an edge of ``owner`` (flattened under ``base``) goes ``role`` ("from" or
+    "into"): ``name`` itself, or the one ``kind`` (Output/Input) node of subgraph ``name``, recursively."""
+    node = owner.nodes.get(name)
+    if node is None and "." in name:  # "sub.node" addresses a node inside subgraph "sub"
+        head, rest = name.split(".", 1)
+        sub = owner.nodes.get(head)
+        if isinstance(sub, nir.NIRGraph):
+            return _port(rest, kind, role, sub, base + head + ".")
+    if node is None:
+        raise InvalidGraphError(
+            f"an edge {role} a node that does not exist", node=base + name, field="edges",
+            expected="an existing node name",
+        )
+    if not isinstance(node, nir.NIRGraph):
+        return base + name
+    ports = [n for n, v in node.nodes.items() if isinstance(v, kind)]
+    if len(ports) != 1:
+        raise InvalidGraphError(
+            f"an edge {role} subgraph {name!r}, which has {len(ports)} {kind.__name__} nodes",
+            node=base + name, field="edges",
+            expected=f"exactly one {kind.__name__}, or an edge to '{name}.<node>'",
+        )
+    return _port(ports[0], kind, role, node, base + name + ".")
 
 
 def _back_edges(names: list[str], starts: list[str], out_edges: dict[str, list[int]], edges, skip: set[int]) -> set[int]:
@@ -311,23 +314,7 @@ def prepare(graph: GraphSource, semantics: Semantics) -> Plan:
         raise InvalidGraphError("the graph has no Output node", node="<root>", field="nodes", expected="an Output node")
     params = {n: ({} if types[n] == "Pass" else node_parameters(n, nodes[n], semantics)) for n in names}
 
-    incoming_raw: dict[str, list[int]] = {n: [] for n in names}
-    out_edges: dict[str, list[int]] = {n: [] for n in names}
-    for idx, (s, t) in enumerate(raw_edges):
-        out_edges[s].append(idx)
-        incoming_raw[t].append(idx)
-    for n in names:
-        if types[n] == "Input" and incoming_raw[n]:
-            raise InvalidGraphError(
-                f"has incoming edges from {[raw_edges[i][0] for i in incoming_raw[n]]}", node=n, field="edges",
-                expected="no edge into an Input node",
-            )
-        if types[n] == "Output" and out_edges[n]:
-            raise InvalidGraphError("has outgoing edges", node=n, field="edges", expected="no edge out of an Output node")
-        if types[n] != "Input" and not incoming_raw[n]:
-            raise InvalidGraphError(
-                "has no incoming edge", node=n, field="edges", expected="an edge from an Input or another node"
-            )
+    incoming_raw, out_edges = _edge_indices(names, types, raw_edges)
 
     in_shapes, out_shapes = _infer_shapes(names, types, nodes, params, raw_edges, incoming_raw)
     for n in names:
@@ -350,6 +337,29 @@ def prepare(graph: GraphSource, semantics: Semantics) -> Plan:
         out_shapes=out_shapes, inputs=tuple(inputs), outputs=tuple(outputs), edges=edges, order=tuple(order),
         groups=tuple(groups), incoming=incoming,
     )
+
+
+def _edge_indices(names: list[str], types: dict[str, str], raw_edges: list) -> tuple[dict, dict]:
+    """({node: indices of its incoming edges}, {node: indices of its outgoing edges}), refusing an edge into
+    an Input, out of an Output, or a node other than an Input without input."""
+    incoming_raw: dict[str, list[int]] = {n: [] for n in names}
+    out_edges: dict[str, list[int]] = {n: [] for n in names}
+    for idx, (s, t) in enumerate(raw_edges):
+        out_edges[s].append(idx)
+        incoming_raw[t].append(idx)
+    for n in names:
+        if types[n] == "Input" and incoming_raw[n]:
+            raise InvalidGraphError(
+                f"has incoming edges from {[raw_edges[i][0] for i in incoming_raw[n]]}", node=n, field="edges",
+                expected="no edge into an Input node",
+            )
+        if types[n] == "Output" and out_edges[n]:
+            raise InvalidGraphError("has outgoing edges", node=n, field="edges", expected="no edge out of an Output node")
+        if types[n] != "Input" and not incoming_raw[n]:
+            raise InvalidGraphError(
+                "has no incoming edge", node=n, field="edges", expected="an edge from an Input or another node"
+            )
+    return incoming_raw, out_edges
 
 
 def _infer_shapes(names, types, nodes, params, edges, incoming_raw):

@@ -6,33 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from nirverse.backends import lazy_attributes, make_from_nir
+
+from ._backend import GeNNBackend
 
 __all__ = ["GeNNBackend", "GeNNNetwork", "from_nir"]
 
+from_nir = make_from_nir(
+    GeNNBackend, doc="Build the GeNN model of ``graph`` executed under ``semantics`` (a :class:`GeNNNetwork`)."
+)
 
-def from_nir(graph: Any, semantics: Any, dtype: str = "float64") -> Any:
-    """Build the GeNN model of ``graph`` executed under ``semantics`` (a :class:`GeNNNetwork`)."""
-    from nirverse.backends import get_backend
-    from nirverse.errors import BackendUnavailableError
-    from nirverse.graph import prepare
-
-    backend = get_backend("genn")
-    reason = backend.check()
-    if reason is not None:
-        raise BackendUnavailableError(reason, field="backend", expected=backend.install_hint)
-    plan = prepare(graph, semantics)
-    backend.check_support(plan, semantics, dtype)
-    return backend.build(plan, dtype)
-
-
-def __getattr__(name: str) -> Any:
-    if name == "GeNNBackend":
-        from ._backend import GeNNBackend
-
-        return GeNNBackend
-    if name == "GeNNNetwork":
-        from ._model import GeNNNetwork
-
-        return GeNNNetwork
-    raise AttributeError(name)
+__getattr__, __dir__ = lazy_attributes(__name__, {"GeNNNetwork": "._model"})

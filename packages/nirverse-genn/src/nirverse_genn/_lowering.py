@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -102,24 +103,55 @@ def _direct_source(plan: Plan, output: str) -> str | None:
 
 def lower(plan: Plan) -> Network:
     """Populations, projections and lags for ``plan`` (raises Unsupported*Error where GeNN cannot)."""
+    pops, index = _populations(plan)
+    outputs, probes = _output_populations(plan, pops, index)
+    walker = _PathWalker(plan, index, probes)
+    for name in plan.order:
+        if name in index and plan.types[name] != "Output":
+            walker.walk(name, name, sp.identity(_size(plan, name), format="csr"), 0, (name,))
+        elif plan.types[name] in LINEAR_TYPES:
+            b = node_bias(plan, name)
+            if b is not None and np.any(b != 0):
+                walker.walk(("bias", name), name, sp.csr_matrix(b.reshape(-1, 1)), 0, (name,))
+    projections = _projections(walker.found, pops, index)
+    _schedule(plan, pops, projections)
+    neurons = {n: i for n, i in index.items() if plan.types[n] in NEURON_TYPES}
+    return Network(
+        populations=pops, projections=projections, outputs=outputs, neurons=neurons,
+        inputs={n: index[n] for n in plan.inputs}, reset=plan.semantics.reset,
+        shapes={n: plan.out_shapes[n] for n in plan.nodes},
+    )
+
+
+def _size(plan: Plan, name: str) -> int:
+    return int(math.prod(plan.out_shapes[name]))
+
+
+def _populations(plan: Plan) -> tuple[list[Population], dict[str, int]]:
+    """One population per Input, neuron and Threshold node (in plan order), and {node: its index}."""
     pops: list[Population] = []
     index: dict[str, int] = {}
-    size = lambda n: int(math.prod(plan.out_shapes[n]))  # noqa: E731
     for name in plan.order:
-        kind = plan.types[name]
+        kind, n = plan.types[name], _size(plan, name)
         if kind == "Input":
             index[name] = len(pops)
-            pops.append(Population(name, "input", "Input", size(name), {"out": np.zeros(size(name))}))
+            pops.append(Population(name, "input", "Input", n, {"out": np.zeros(n)}))
         elif kind in NEURON_TYPES:
             values = neuron_vars(kind, plan.params[name], plan.semantics)
-            values["bias"] = np.zeros(size(name))
+            values["bias"] = np.zeros(n)
             index[name] = len(pops)
-            pops.append(Population(name, "neuron", kind, size(name), values))
+            pops.append(Population(name, "neuron", kind, n, values))
         elif kind == "Threshold":
             values = threshold_vars(plan.params[name])
-            values["bias"] = np.zeros(size(name))
+            values["bias"] = np.zeros(n)
             index[name] = len(pops)
-            pops.append(Population(name, "threshold", kind, size(name), values))
+            pops.append(Population(name, "threshold", kind, n, values))
+    return pops, index
+
+
+def _output_populations(plan: Plan, pops: list[Population], index: dict[str, int]) -> tuple[dict, set[str]]:
+    """{Output: (population read, shape)}: the population feeding it directly, else a probe population
+    appended to ``pops`` (the Output's name added to ``index`` and to the returned probes)."""
     outputs: dict[str, tuple[int, tuple[int, ...]]] = {}
     probes: set[str] = set()
     for name in plan.outputs:
@@ -127,34 +159,45 @@ def lower(plan: Plan) -> Network:
         if src is None:
             index[name] = len(pops)
             probes.add(name)
-            n = size(name)
+            n = _size(plan, name)
             pops.append(Population(name, "probe", "Output", n, {"out": np.zeros(n), "bias": np.zeros(n)}))
             outputs[name] = (index[name], plan.out_shapes[name])
         else:
             outputs[name] = (index[src], plan.out_shapes[name])
+    return outputs, probes
 
-    out_edges: dict[str, list] = {n: [] for n in plan.nodes}
-    for e in plan.edges:
-        out_edges[e.source].append(e)
-    is_pop = lambda n: n in index and (plan.types[n] != "Output" or n in probes)  # noqa: E731
-    found: dict[tuple, sp.csr_matrix] = {}
-    count = [0]
 
-    def emit(origin, target: str, k: int, m: sp.csr_matrix) -> None:
-        count[0] += 1
-        if count[0] > MAX_PATHS:
+class _PathWalker:
+    """Every path from a population (or a linear node's bias) through linear and Delay nodes to the next
+    population, as ``found[(origin, target population, lag)]`` = the summed matrix of its linear maps."""
+
+    def __init__(self, plan: Plan, index: dict[str, int], probes: set[str]) -> None:
+        self.plan, self.index, self.probes = plan, index, probes
+        self.out_edges: dict[str, list] = {n: [] for n in plan.nodes}
+        for e in plan.edges:
+            self.out_edges[e.source].append(e)
+        self.found: dict[tuple, sp.csr_matrix] = {}
+        self.paths = 0
+
+    def is_population(self, name: str) -> bool:
+        return name in self.index and (self.plan.types[name] != "Output" or name in self.probes)
+
+    def emit(self, origin: Any, target: str, k: int, m: sp.csr_matrix) -> None:
+        self.paths += 1
+        if self.paths > MAX_PATHS:
             raise UnsupportedNodeError(
                 f"the graph expands to more than {MAX_PATHS} paths between populations", node=target,
                 field="edges", expected="fewer parallel branches of linear nodes",
             )
-        key = (origin, index[target], k)
-        found[key] = found[key] + m if key in found else m
+        key = (origin, self.index[target], k)
+        self.found[key] = self.found[key] + m if key in self.found else m
 
-    def walk(origin, node: str, m: sp.csr_matrix, k: int, stack: tuple[str, ...]) -> None:
-        for e in out_edges[node]:
+    def walk(self, origin: Any, node: str, m: sp.csr_matrix, k: int, stack: tuple[str, ...]) -> None:
+        plan = self.plan
+        for e in self.out_edges[node]:
             tgt, kk = e.target, k + int(e.delayed)
-            if is_pop(tgt):
-                emit(origin, tgt, kk, m)
+            if self.is_population(tgt):
+                self.emit(origin, tgt, kk, m)
             elif plan.types[tgt] == "Output" or plan.types[tgt] not in LINEAR_TYPES:
                 continue  # an Output read directly from its population
             elif tgt in stack:
@@ -164,18 +207,14 @@ def lower(plan: Plan) -> Network:
                 )
             elif plan.types[tgt] == "Delay":
                 for steps, mask in delay_split(plan, tgt):
-                    walk(origin, tgt, (sp.diags(mask) @ m).tocsr(), kk + steps, stack + (tgt,))
+                    self.walk(origin, tgt, (sp.diags(mask) @ m).tocsr(), kk + steps, stack + (tgt,))
             else:
-                walk(origin, tgt, (linear_map(plan, tgt) @ m).tocsr(), kk, stack + (tgt,))
+                self.walk(origin, tgt, (linear_map(plan, tgt) @ m).tocsr(), kk, stack + (tgt,))
 
-    for name in plan.order:
-        if name in index and plan.types[name] != "Output":
-            walk(name, name, sp.identity(size(name), format="csr"), 0, (name,))
-        elif plan.types[name] in LINEAR_TYPES:
-            b = node_bias(plan, name)
-            if b is not None and np.any(b != 0):
-                walk(("bias", name), name, sp.csr_matrix(b.reshape(-1, 1)), 0, (name,))
 
+def _projections(found: dict[tuple, sp.csr_matrix], pops: list[Population], index: dict[str, int]) -> list[Projection]:
+    """The projections of the walked paths; a bias arriving without lag is added to its target's ``bias``,
+    a lagged one comes from a constant population (appended to ``pops``)."""
     projections: list[Projection] = []
     const: int | None = None
     for (origin, dst, k), m in found.items():
@@ -194,13 +233,7 @@ def lower(plan: Plan) -> Network:
             projections.append(Projection(const, dst, k, m))
         else:
             projections.append(Projection(index[origin], dst, k, m))
-    _schedule(plan, pops, projections)
-    neurons = {n: i for n, i in index.items() if plan.types[n] in NEURON_TYPES}
-    return Network(
-        populations=pops, projections=projections, outputs=outputs, neurons=neurons,
-        inputs={n: index[n] for n in plan.inputs}, reset=plan.semantics.reset,
-        shapes={n: plan.out_shapes[n] for n in plan.nodes},
-    )
+    return projections
 
 
 def _schedule(plan: Plan, pops: list[Population], projections: list[Projection]) -> None:

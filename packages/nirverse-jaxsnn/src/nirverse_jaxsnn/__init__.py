@@ -8,7 +8,7 @@ event-based (exact spike time) simulator. jaxsnn is imported lazily, on first us
 
 from __future__ import annotations
 
-from typing import Any
+from nirverse.backends import lazy_attributes, make_from_nir
 
 from ._backend import JaxsnnBackend
 
@@ -16,29 +16,13 @@ __all__ = [
     "EventModel", "JaxsnnBackend", "JaxsnnModel", "event_from_nir", "events_to_raster", "from_nir", "precision",
 ]
 
-_LAZY = {
-    "JaxsnnModel": "._model", "precision": "._model",
-    "EventModel": "._event", "event_from_nir": "._event", "events_to_raster": "._event",
-}
 
-
-def from_nir(graph: Any, semantics: Any, dtype: str = "float64"):
-    """The jaxsnn model of ``graph`` (a ``nir.NIRGraph`` or a path) under ``semantics``.
+from_nir = make_from_nir(JaxsnnBackend, doc="""The jaxsnn model of ``graph`` (a ``nir.NIRGraph`` or a path) under ``semantics``.
 
     Refuses (``Unsupported*Error``) what cannot be executed identically, like ``nirverse.run``.
-    """
-    from nirverse.graph import prepare
+    """)
 
-    from ._model import build_model
-
-    plan = prepare(graph, semantics)
-    JaxsnnBackend().check_support(plan, semantics, dtype)
-    return build_model(plan, dtype)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, {
+    "JaxsnnModel": "._model", "precision": "._model",
+    "EventModel": "._event", "event_from_nir": "._event", "events_to_raster": "._event",
+})

@@ -9,16 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from nirverse.backends import lazy_attributes, make_from_nir
+
 from ._backend import NengoBackend
 
 __all__ = ["NengoBackend", "NIRNetwork", "from_nir", "to_nir"]
 
-_LAZY = {"from_nir": "_from_nir", "NIRNetwork": "_from_nir", "to_nir": "_to_nir"}
+
+def _network(backend: NengoBackend, plan: Any, dtype: str) -> Any:
+    from ._from_nir import NIRNetwork
+
+    return NIRNetwork(plan, native_lif=dtype == "float64")
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from importlib import import_module
+from_nir = make_from_nir(NengoBackend, build=_network, doc="""A Nengo network executing ``graph`` (a ``nir.NIRGraph`` or file) under ``semantics``.
 
-        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    Refuses (``UnsupportedNodeError`` / ``UnsupportedSemanticsError``) what Nengo cannot execute
+    identically. Run it with ``nengo.Simulator(net, dt=semantics.dt)`` after ``net.set_input``; in
+    float32 every LIF node runs on the plugin's own neuron type (as :meth:`NengoBackend.build` does).
+    """)
+
+__getattr__, __dir__ = lazy_attributes(__name__, {"NIRNetwork": "._from_nir", "to_nir": "._to_nir"})

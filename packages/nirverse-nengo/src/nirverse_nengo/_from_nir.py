@@ -74,7 +74,7 @@ from nirverse.graph import Plan
 from ._levels import uses_native_lif
 from ._nodes import NEURON_TYPES
 
-__all__ = ["NIRNetwork", "Feed", "from_nir", "one_step", "delay_synapse", "uses_native_lif"]
+__all__ = ["NIRNetwork", "Feed", "one_step", "delay_synapse", "uses_native_lif"]
 
 LINEAR_TYPES = frozenset({"Affine", "Linear", "Scale", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d"})
 IDENTITY_TYPES = frozenset({"Flatten", "Pass"})
@@ -381,18 +381,3 @@ def _transform(kind: str, p: dict, in_shape: tuple, out_shape: tuple):
         bias = np.repeat(p["bias"], spatial)
         return transform, (bias if np.any(bias != 0.0) else None)
     return pool_transform(kind, p, in_shape, out_shape), None
-
-
-def from_nir(graph: Any, semantics: Any) -> NIRNetwork:
-    """A Nengo network executing ``graph`` (a ``nir.NIRGraph`` or file) under ``semantics``.
-
-    Refuses (``UnsupportedNodeError`` / ``UnsupportedSemanticsError``) what Nengo cannot execute
-    identically. Run it with ``nengo.Simulator(net, dt=semantics.dt)`` after ``net.set_input``.
-    """
-    from nirverse.graph import prepare
-
-    from ._backend import NengoBackend
-
-    plan = prepare(graph, semantics)
-    NengoBackend().check_support(plan, semantics, "float64")
-    return NIRNetwork(plan)

@@ -254,59 +254,54 @@ class _Exporter:
                 field="initial_state",
                 expected="initial_state={'voltage': nengo.dists.Choice([0])}",
             )
-        if type(t) is nengo.LIF:
-            if t.tau_ref != 0 or t.min_voltage != -np.inf:
-                raise UnsupportedNodeError(
-                    f"tau_ref={t.tau_ref}, min_voltage={t.min_voltage}",
-                    node=name,
-                    field="tau_ref",
-                    expected="nengo.LIF(tau_ref=0, min_voltage=-np.inf): NIR has no refractory period or clipping",
-                )
-            if self.sem.method != "exp" or self.sem.reset != "value":
-                raise UnsupportedSemanticsError(
-                    f"nengo.LIF integrates exactly and resets to 0; got {self.sem}",
-                    node=name,
-                    field="method",
-                    expected="method='exp', reset='value'",
-                )
-            if -math.expm1(-self.sem.dt / t.tau_rc) >= 0.99:
-                raise UnsupportedNodeError(
-                    f"dt/tau_rc = {self.sem.dt / t.tau_rc}",
-                    node=name,
-                    field="tau_rc",
-                    expected="1 - exp(-dt/tau_rc) < 0.99",
-                )
-            self.add(
-                name,
-                nir.LIF(
-                    tau=np.full(n, float(t.tau_rc)),
-                    r=np.ones(n),
-                    v_leak=np.zeros(n),
-                    v_threshold=np.ones(n),
-                    v_reset=np.zeros(n),
-                ),
-            )
-        elif type(t) is nengo.SpikingRectifiedLinear:
-            if self.sem.reset != "subtract":
-                raise UnsupportedSemanticsError(
-                    "SpikingRectifiedLinear subtracts its threshold",
-                    node=name,
-                    field="reset",
-                    expected="reset='subtract'",
-                )
-            self.add(name, nir.IF(r=np.ones(n), v_threshold=np.ones(n), v_reset=np.zeros(n)))
-        else:
-            raise UnsupportedNodeError(
-                f"neuron type {type(t).__name__}",
-                node=name,
-                field="neuron_type",
-                expected="nengo.LIF or nengo.SpikingRectifiedLinear",
-            )
+        self.add(name, self.lif(t, n, name) if type(t) is nengo.LIF else self.spiking_relu(n, name))
         enc = self.add(
             f"{name}_encoders",
             nir.Affine(np.array(built.scaled_encoders, dtype=np.float64), np.array(built.bias, dtype=np.float64)),
         )
         self.edges.append((enc, name))
+
+    def lif(self, t: nengo.LIF, n: int, name: str) -> nir.LIF:
+        """``nengo.LIF(tau_ref=0, min_voltage=-inf)``: NIR's LIF with r = 1, v_threshold = 1, resets to 0."""
+        if t.tau_ref != 0 or t.min_voltage != -np.inf:
+            raise UnsupportedNodeError(
+                f"tau_ref={t.tau_ref}, min_voltage={t.min_voltage}",
+                node=name,
+                field="tau_ref",
+                expected="nengo.LIF(tau_ref=0, min_voltage=-np.inf): NIR has no refractory period or clipping",
+            )
+        if self.sem.method != "exp" or self.sem.reset != "value":
+            raise UnsupportedSemanticsError(
+                f"nengo.LIF integrates exactly and resets to 0; got {self.sem}",
+                node=name,
+                field="method",
+                expected="method='exp', reset='value'",
+            )
+        if -math.expm1(-self.sem.dt / t.tau_rc) >= 0.99:
+            raise UnsupportedNodeError(
+                f"dt/tau_rc = {self.sem.dt / t.tau_rc}",
+                node=name,
+                field="tau_rc",
+                expected="1 - exp(-dt/tau_rc) < 0.99",
+            )
+        return nir.LIF(
+            tau=np.full(n, float(t.tau_rc)),
+            r=np.ones(n),
+            v_leak=np.zeros(n),
+            v_threshold=np.ones(n),
+            v_reset=np.zeros(n),
+        )
+
+    def spiking_relu(self, n: int, name: str) -> nir.IF:
+        """``nengo.SpikingRectifiedLinear``: NIR's IF with r = 1, v_threshold = 1, subtracting its threshold."""
+        if self.sem.reset != "subtract":
+            raise UnsupportedSemanticsError(
+                "SpikingRectifiedLinear subtracts its threshold",
+                node=name,
+                field="reset",
+                expected="reset='subtract'",
+            )
+        return nir.IF(r=np.ones(n), v_threshold=np.ones(n), v_reset=np.zeros(n))
 
     def bias_sources(self) -> None:
         """An encoder Affine without decoded inputs still adds the bias: feed it zeros from an Input."""

@@ -7,42 +7,28 @@ simulates it in NEST's kernel); ``to_nir(...)`` exports a NEST network of ``iaf_
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
+
+from nirverse.backends import lazy_attributes, make_from_nir
+
+from ._backend import NESTBackend
 
 __all__ = ["NESTBackend", "NESTNetwork", "from_nir", "to_nir"]
 
 
-def from_nir(graph: Any, semantics: Any, dtype: str = "float64", threads: int = 1) -> Any:
-    """The NEST network of ``graph`` executed under ``semantics`` (a :class:`NESTNetwork`)."""
-    from nirverse.backends import get_backend
-    from nirverse.errors import BackendUnavailableError
-    from nirverse.graph import prepare
-
-    backend = get_backend("nest")
-    reason = backend.check()
-    if reason is not None:
-        raise BackendUnavailableError(reason, field="backend", expected=backend.install_hint)
-    plan = prepare(graph, semantics)
-    backend.check_support(plan, semantics, dtype)
+def _network(backend: NESTBackend, plan: Any, dtype: str, threads: int) -> Any:
     network = backend.build(plan, dtype)
     network.threads = threads
     return network
 
 
-def to_nir(*args: Any, **kwargs: Any) -> Any:
-    """See :func:`nirverse_nest._to_nir.to_nir`."""
-    from ._to_nir import to_nir as export
+from_nir = make_from_nir(
+    NESTBackend, build=_network,
+    options=[inspect.Parameter("threads", inspect.Parameter.KEYWORD_ONLY, default=1, annotation=int)],
+    doc="The NEST network of ``graph`` executed under ``semantics`` (a :class:`NESTNetwork`); ``threads``: "
+        "NEST's local threads.",
+)
 
-    return export(*args, **kwargs)
 
-
-def __getattr__(name: str) -> Any:
-    if name == "NESTBackend":
-        from ._backend import NESTBackend
-
-        return NESTBackend
-    if name == "NESTNetwork":
-        from ._model import NESTNetwork
-
-        return NESTNetwork
-    raise AttributeError(name)
+__getattr__, __dir__ = lazy_attributes(__name__, {"NESTNetwork": "._model", "to_nir": "._to_nir"})

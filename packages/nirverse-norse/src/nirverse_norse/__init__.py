@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nirverse.backends import lazy_attributes
+
 from ._backend import NorseBackend, from_nir
 
 __all__ = ["NorseBackend", "NorseGraph", "from_nir", "to_nir"]
@@ -23,9 +25,4 @@ def to_nir(module: Any, semantics: Any, input_shape: Any = None):
     return _to_nir(module, semantics, input_shape=input_shape)
 
 
-def __getattr__(name: str) -> Any:
-    if name == "NorseGraph":
-        from ._model import NorseGraph
-
-        return NorseGraph
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, {"NorseGraph": "._model"})

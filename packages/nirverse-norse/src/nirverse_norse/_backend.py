@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from nirverse import Backend, Plan, RunOutput, Semantics, prepare
+from nirverse import Backend, Plan, RunOutput, Semantics
+from nirverse.backends import make_from_nir
 from nirverse.validation import NODE_TYPES
 
 __all__ = ["NorseBackend", "from_nir"]
@@ -55,10 +56,5 @@ class NorseBackend(Backend):
         return to_nir(model, semantics)
 
 
-def from_nir(graph: Any, semantics: Semantics, dtype: str = "float64"):
-    """The :class:`~nirverse_norse.NorseGraph` (a ``torch.nn.Module`` of Norse cells) for ``graph`` under
-    ``semantics``; raises ``Unsupported*Error`` for what Norse cannot execute identically."""
-    backend = NorseBackend()
-    plan = prepare(graph, semantics)
-    backend.check_support(plan, semantics, dtype)
-    return backend.build(plan, dtype)
+from_nir = make_from_nir(NorseBackend, doc="""The :class:`~nirverse_norse.NorseGraph` (a ``torch.nn.Module`` of Norse cells) for ``graph`` under
+    ``semantics``; raises ``Unsupported*Error`` for what Norse cannot execute identically.""")

@@ -325,6 +325,12 @@ def _fragment(name: str, mod: torch.nn.Module, s: Semantics, shape: tuple[int, .
     with torch.no_grad():
         probe = mod(torch.zeros((1, *shape), dtype=next(iter(mod.parameters()), torch.zeros(())).dtype))
     out_shape = tuple(probe.shape[1:])
+    node = _layer_node(name, mod, shape)
+    return {name: node}, [], name, name, out_shape, tuple(shape)
+
+
+def _layer_node(name: str, mod: torch.nn.Module, shape: tuple[int, ...]) -> nir.NIRNode:
+    """The NIR node of a torch Conv1d/Conv2d, AvgPool2d or Flatten receiving ``shape`` (per sample)."""
     if isinstance(mod, (torch.nn.Conv1d, torch.nn.Conv2d)):
         if not isinstance(mod.padding, tuple) or mod.padding_mode != "zeros":
             raise UnsupportedNodeError(f"padding {mod.padding!r} ({mod.padding_mode})", node=name, field="padding",
@@ -337,10 +343,9 @@ def _fragment(name: str, mod: torch.nn.Module, s: Semantics, shape: tuple[int, .
         if mod.ceil_mode or not mod.count_include_pad or mod.divisor_override not in (None, 1):
             raise UnsupportedNodeError("ceil_mode, count_include_pad=False or a divisor", node=name, field="AvgPool2d",
                                        expected="PyTorch's defaults or divisor_override=1 (a sum)")
-        pair = lambda v: np.array(v if isinstance(v, tuple) else (v, v))  # noqa: E731
         cls = nir.SumPool2d if mod.divisor_override == 1 else nir.AvgPool2d
-        node = cls(kernel_size=pair(mod.kernel_size), stride=pair(mod.stride if mod.stride is not None else mod.kernel_size),
-                   padding=pair(mod.padding))
+        node = cls(kernel_size=_pair(mod.kernel_size), stride=_pair(mod.stride if mod.stride is not None else mod.kernel_size),
+                   padding=_pair(mod.padding))
     elif isinstance(mod, torch.nn.Flatten):
         start = mod.start_dim - 1 if mod.start_dim > 0 else mod.start_dim
         end = mod.end_dim - 1 if mod.end_dim > 0 else mod.end_dim
@@ -348,7 +353,11 @@ def _fragment(name: str, mod: torch.nn.Module, s: Semantics, shape: tuple[int, .
     else:
         raise UnsupportedNodeError(f"no NIR export for {type(mod).__name__}", node=name, field="type",
                                    expected="Norse cells, Linear, Conv1d/2d, AvgPool2d, Flatten, Sequential")
-    return {name: node}, [], name, name, out_shape, tuple(shape)
+    return node
+
+
+def _pair(v: Any) -> np.ndarray:
+    return np.array(v if isinstance(v, tuple) else (v, v))
 
 
 def _export_chain(module: torch.nn.Module, s: Semantics, input_shape) -> nir.NIRGraph:

@@ -14,25 +14,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from nirverse.backends import lazy_attributes, make_from_nir
+
 from ._backend import RockpoolBackend
 
 __all__ = ["GraphTorch", "RockpoolBackend", "ScaleTorch", "StrictStep", "from_nir", "to_nir"]
 
 
-def from_nir(graph: Any, semantics: Any, dtype: str = "float64") -> Any:
-    """The Rockpool model (a :class:`GraphTorch`) of ``graph`` under ``semantics``.
+from_nir = make_from_nir(RockpoolBackend, doc="""The Rockpool model (a :class:`GraphTorch`) of ``graph`` under ``semantics``.
 
     Raises the same errors as ``nirverse.run(..., backend="rockpool")`` for graphs or parameters the
     mapping cannot reproduce exactly.
-    """
-    from nirverse import prepare
-
-    from ._model import build_model
-
-    plan = prepare(graph, semantics)
-    RockpoolBackend().check_support(plan, semantics, dtype)
-    return build_model(plan, dtype)
-
+    """)
 
 def to_nir(module: Any, semantics: Any) -> Any:
     """A ``nir.NIRGraph`` whose reference run under ``semantics`` equals ``module``'s Rockpool run."""
@@ -41,13 +34,4 @@ def to_nir(module: Any, semantics: Any) -> Any:
     return _to_nir(module, semantics)
 
 
-def __getattr__(name: str) -> Any:
-    if name == "GraphTorch":
-        from ._model import GraphTorch
-
-        return GraphTorch
-    if name in ("ScaleTorch", "StrictStep"):
-        from . import _nodes
-
-        return getattr(_nodes, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, {"GraphTorch": "._model", "ScaleTorch": "._nodes", "StrictStep": "._nodes"})

@@ -65,7 +65,7 @@ import torch.nn.functional as F
 from nirverse import Semantics, UnsupportedNodeError
 from nirverse.graph import Plan
 
-from ._levels import folded_into, folded_target, input_terms
+from ._folding import folded_into, folded_target, input_terms
 from ._nodes import (
     LIFNeuronValueResetTorch,
     LIFValueResetTorch,
@@ -315,7 +315,7 @@ def _pass(plan: Plan, name: str, dtype) -> NodeImpl:
 
 
 def _neuron(plan: Plan, name: str, dtype, w_rec: np.ndarray | None = None) -> NodeImpl:
-    from rockpool.nn.modules import LIFNeuronTorch, LIFTorch
+    from rockpool.nn.modules import LIFNeuronTorch
 
     check_node(plan, name)
     kind, sem = plan.types[name], plan.semantics
@@ -353,7 +353,17 @@ def _neuron(plan: Plan, name: str, dtype, w_rec: np.ndarray | None = None) -> No
         return NodeImpl(kind, stages, rest={(len(stages) - 1, "vmem"): rest_v},
                         readout=lambda o, r: {"v": r[-1]["vmem"]}, source=source)
 
-    # CubaLIF
+    return _cuba_lif_node(plan, name, dtype, source, rest_v, w_rec)
+
+
+def _cuba_lif_node(plan: Plan, name: str, dtype, source: dict, rest_v: torch.Tensor,
+                   w_rec: np.ndarray | None) -> NodeImpl:
+    """A CubaLIF node: Rockpool's ``LIFTorch`` (``has_rec`` with the loop's weights ``w_rec``) after an input gain."""
+    from rockpool.nn.modules import LIFTorch
+
+    sem = plan.semantics
+    p = {k: _flat(v) for k, v in plan.params[name].items()}
+    n, dt, value = p["r"].size, sem.dt, sem.reset == "value"
     ks, km = sem.kappa(p["tau_syn"]), sem.kappa(p["tau_mem"])
     ds = _decay(sem, p["tau_syn"], name, "tau_syn")
     c = km * p["r"]
@@ -369,7 +379,7 @@ def _neuron(plan: Plan, name: str, dtype, w_rec: np.ndarray | None = None) -> No
     scale = _t(c, dtype)
     last = len(stages) - 1
     return NodeImpl(
-        kind, stages,
+        "CubaLIF", stages,
         rest={(last, "vmem"): rest_v, (last, "isyn"): torch.zeros(n, 1, dtype=dtype),
               (last, "spikes"): torch.zeros(n, dtype=dtype)},
         readout=lambda o, r: {"v": r[-1]["vmem"], "i": r[-1]["isyn"][..., 0] / scale},

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from typing import Any
 
 import nir
@@ -330,15 +331,21 @@ def _safe(name: str) -> str:
     return re.sub(r"[^0-9A-Za-z_]", "_", name)
 
 
+def _is_graph_torch(module: Any) -> bool:
+    """Whether ``module`` is a :class:`~nirverse_rockpool._model.GraphTorch`. Read from ``sys.modules`` (as
+    array-api-compat's ``is_torch_array`` does): a GraphTorch exists only once ``_model`` is imported, and
+    ``_model`` imports this module, so importing it here would close an import cycle."""
+    model = sys.modules.get(f"{__package__}._model")
+    return model is not None and isinstance(module, model.GraphTorch)
+
+
 def to_nir(module: Any, semantics: Semantics) -> nir.NIRGraph:
     """A NIR graph whose reference run under ``semantics`` equals ``module``'s Rockpool run (see module doc)."""
     from rockpool.nn.combinators.sequential import SequentialMixin
 
-    from ._model import GraphTorch
-
     if not isinstance(semantics, Semantics):
         raise UnsupportedSemanticsError(f"got {type(semantics).__name__}", field="semantics", expected="a nirverse.Semantics")
-    if isinstance(module, GraphTorch):
+    if _is_graph_torch(module):
         return _graph_torch_to_nir(module, semantics)
     if isinstance(module, SequentialMixin):
         names = list(module._submodulenames)

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from nirverse import Backend, Plan, RunOutput, Semantics, prepare
+from nirverse import Backend, Plan, RunOutput, Semantics
+from nirverse.backends import make_from_nir
 from nirverse.levels import ADAPTED, EMULATED, NATIVE, NodeLevel
 from nirverse.validation import NODE_TYPES
 
@@ -89,10 +90,5 @@ class SinabsBackend(Backend):
         return NodeLevel(name, kind, EMULATED, "torch.nn.Module", f"Sinabs has no {kind} layer: a plugin-written module computes {what}")
 
 
-def from_nir(graph: Any, semantics: Semantics, dtype: str = "float64"):
-    """The :class:`~nirverse_sinabs.SinabsGraph` (a ``torch.nn.Module`` of Sinabs layers) for ``graph`` under
-    ``semantics``; raises ``Unsupported*Error`` for what Sinabs cannot execute identically."""
-    backend = SinabsBackend()
-    plan = prepare(graph, semantics)
-    backend.check_support(plan, semantics, dtype)
-    return backend.build(plan, dtype)
+from_nir = make_from_nir(SinabsBackend, doc="""The :class:`~nirverse_sinabs.SinabsGraph` (a ``torch.nn.Module`` of Sinabs layers) for ``graph`` under
+    ``semantics``; raises ``Unsupported*Error`` for what Sinabs cannot execute identically.""")

@@ -11,26 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from nirverse.backends import lazy_attributes, make_from_nir
+
 from ._backend import SnnTorchBackend
 
 __all__ = ["SnnTorchBackend", "SnnTorchNetwork", "from_nir", "to_nir"]
 
-_LAZY = {"SnnTorchNetwork": "._model"}
 
-
-def from_nir(graph: Any, semantics: Any, dtype: str = "float64"):
-    """The snnTorch network of ``graph`` (a ``nir.NIRGraph`` or a path) under ``semantics``.
+from_nir = make_from_nir(SnnTorchBackend, doc="""The snnTorch network of ``graph`` (a ``nir.NIRGraph`` or a path) under ``semantics``.
 
     Refuses (``Unsupported*Error``) what cannot be executed identically, like ``nirverse.run``.
-    """
-    from nirverse.graph import prepare
-
-    from ._model import SnnTorchNetwork
-
-    plan = prepare(graph, semantics)
-    SnnTorchBackend().check_support(plan, semantics, dtype)
-    return SnnTorchNetwork(plan, dtype)
-
+    """)
 
 def to_nir(module: Any, semantics: Any, input_shape: tuple[int, ...] | None = None):
     """A ``nir.NIRGraph`` of an snnTorch module whose reference run under ``semantics`` equals the
@@ -41,9 +32,4 @@ def to_nir(module: Any, semantics: Any, input_shape: tuple[int, ...] | None = No
     return _to_nir(module, semantics, input_shape)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, {"SnnTorchNetwork": "._model"})

@@ -65,11 +65,11 @@ from typing import Any
 import numpy as np
 import torch
 from nirverse.errors import UnsupportedNodeError
+from nirverse.graph import Plan
 from torch import nn
 
-from ._levels import folded_into, folded_target
-
-__all__ = ["build_module", "check_node", "SnnNeuron", "DelayOp", "ScaleOp", "ThresholdOp", "neuron_constants"]
+__all__ = ["build_module", "check_node", "SnnNeuron", "DelayOp", "ScaleOp", "ThresholdOp", "neuron_constants",
+           "folded_into", "folded_target"]
 
 _SPIKING = ("IF", "LIF", "CubaLIF")
 _CUBA = ("CubaLI", "CubaLIF")
@@ -215,7 +215,7 @@ class SnnNeuron(nn.Module):
             self.register_buffer("c", _t(k["c"], dtype))
             self.register_buffer("fb2", _t(-k["alpha"] * k["feedback"], dtype) if self.subtract else torch.zeros(()))
         self.state_names = ("v", "i") if self.cuba else ("v",)
-        #: the input path is folded into the Affine/Linear before (see ``_levels.folded_into``)
+        #: the input path is folded into the Affine/Linear before (see ``folded_into``)
         self.folded = False
 
     # -- input path and states ----------------------------------------------------------------
@@ -399,7 +399,7 @@ def build_module(plan, name: str, dtype: torch.dtype) -> nn.Module:
 
 
 def _linear(plan, name: str, dtype: torch.dtype) -> nn.Module:
-    """``nn.Linear``; where a neuron's input path is folded here (``_levels.folded_into``) its rows are
+    """``nn.Linear``; where a neuron's input path is folded here (``folded_into``) its rows are
     multiplied by the neuron's gain and the neuron's input bias is added to the bias."""
     kind, p = plan.types[name], plan.params[name]
     w, b = p["weight"], p.get("bias")
@@ -416,5 +416,27 @@ def _linear(plan, name: str, dtype: torch.dtype) -> nn.Module:
     return mod
 
 
-def is_stateless(module: nn.Module) -> bool:
-    return not isinstance(module, (SnnNeuron, DelayOp))
+def folded_into(plan: Plan, name: str) -> str | None:
+    """The Affine/Linear node that absorbs neuron ``name``'s input path ``gain ⊙ x + bias`` (its rows times the
+    gain, the bias added to its own): the neuron's only input, this neuron its only consumer, a node whose
+    other adaptations vanish (no membrane offset, no Cuba current, no subtract reset) and, for a non-zero bias,
+    an Affine. Then ``gain ⊙ (W x + b) + c = (gain ⊙ W) x + (gain ⊙ b + c)`` and ``Leaky`` gets its input from torch."""
+    kind = plan.types[name]
+    if kind not in ("I", "LI", "IF", "LIF") or len(plan.incoming[name]) != 1:
+        return None
+    source = plan.incoming[name][0].source
+    if plan.types[source] not in ("Affine", "Linear") or sum(e.source == source for e in plan.edges) != 1:
+        return None
+    k = neuron_constants(kind, plan.params[name], plan.semantics)
+    subtract = kind in ("IF", "LIF") and plan.semantics.reset == "subtract"
+    if subtract or np.any(k["offset"] != 0) or k["gain"].shape != plan.out_shapes[source]:
+        return None
+    if np.any(k["bias"] != 0) and plan.types[source] != "Affine":
+        return None
+    return source
+
+
+def folded_target(plan: Plan, name: str) -> str | None:
+    """For an Affine/Linear node: the neuron whose input path it absorbs (see :func:`folded_into`)."""
+    targets = [e.target for e in plan.edges if e.source == name]
+    return targets[0] if len(targets) == 1 and folded_into(plan, targets[0]) == name else None

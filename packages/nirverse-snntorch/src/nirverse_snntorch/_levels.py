@@ -13,7 +13,7 @@ import numpy as np
 from nirverse import Plan
 from nirverse.levels import ADAPTED, EMULATED, NATIVE, NodeLevel
 
-__all__ = ["node_level", "folded_into", "folded_target"]
+__all__ = ["node_level"]
 
 _STATELESS = {
     "Affine": ("torch.nn.Linear", NATIVE, "torch.nn.Linear with weight and bias"),
@@ -45,36 +45,8 @@ def _adaptations(kind: str, k: dict, subtract: bool) -> list[str]:
     return done
 
 
-def folded_into(plan: Plan, name: str) -> str | None:
-    """The Affine/Linear node that absorbs neuron ``name``'s input path ``gain ⊙ x + bias`` (its rows times the
-    gain, the bias added to its own): the neuron's only input, this neuron its only consumer, a node whose
-    other adaptations vanish (no membrane offset, no Cuba current, no subtract reset) and, for a non-zero bias,
-    an Affine. Then ``gain ⊙ (W x + b) + c = (gain ⊙ W) x + (gain ⊙ b + c)`` and ``Leaky`` gets its input from torch."""
-    from ._from_nir import neuron_constants
-
-    kind = plan.types[name]
-    if kind not in ("I", "LI", "IF", "LIF") or len(plan.incoming[name]) != 1:
-        return None
-    source = plan.incoming[name][0].source
-    if plan.types[source] not in ("Affine", "Linear") or sum(e.source == source for e in plan.edges) != 1:
-        return None
-    k = neuron_constants(kind, plan.params[name], plan.semantics)
-    subtract = kind in ("IF", "LIF") and plan.semantics.reset == "subtract"
-    if subtract or np.any(k["offset"] != 0) or k["gain"].shape != plan.out_shapes[source]:
-        return None
-    if np.any(k["bias"] != 0) and plan.types[source] != "Affine":
-        return None
-    return source
-
-
-def folded_target(plan: Plan, name: str) -> str | None:
-    """For an Affine/Linear node: the neuron whose input path it absorbs (see :func:`folded_into`)."""
-    targets = [e.target for e in plan.edges if e.source == name]
-    return targets[0] if len(targets) == 1 and folded_into(plan, targets[0]) == name else None
-
-
 def node_level(plan: Plan, name: str, dtype: str) -> NodeLevel:
-    from ._from_nir import check_node, neuron_constants  # torch only
+    from ._from_nir import check_node, folded_into, folded_target, neuron_constants  # torch only
 
     kind = plan.types[name]
     if kind in _STATELESS:

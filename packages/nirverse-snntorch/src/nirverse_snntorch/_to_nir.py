@@ -104,32 +104,12 @@ def _check_plain(module: Any, label: str) -> None:
         )
 
 
-def _neuron(
-    chain: _Chain, label: str, module: Any, semantics: Semantics, recurrent: Any = None, delayed_anyway: bool = False
-) -> None:
-    """Append an snnTorch neuron (with an optional recurrent weight node) to ``chain``."""
-    import snntorch as snn
-
-    _check_plain(module, label)
-    shape = chain.shape
-    cuba = isinstance(module, (snn.Synaptic, snn.RSynaptic))
-    beta = np.broadcast_to(np.clip(_np(module.beta), 0, 1), shape).copy()
-    thr = np.broadcast_to(_np(module.threshold), shape).copy()
-    mechanism = module.reset_mechanism
-    delayed = bool(module.reset_delay) or delayed_anyway
-    if mechanism == "zero" and delayed:
-        raise UnsupportedNodeError(
-            "a delayed reset to zero (m <- (1 - z[t-1]) * beta * m) has no NIR form",
-            node=label,
-            field="reset_delay",
-            expected="reset_delay=False, or reset_mechanism='subtract'",
-        )
+def _membrane(module: Any, cuba: bool, beta: np.ndarray, semantics: Semantics, label: str) -> tuple:
+    """The membrane's NIR parameters (without a threshold), the integrator and spiking node classes, and
+    for Synaptic the plain membrane a delayed subtract reset enters (else None); κ = 1 − β."""
+    shape = beta.shape
     kappa = 1.0 - beta
     zeros = np.zeros(shape)
-    if recurrent is not None and recurrent[1] is not None and np.any(recurrent[1] != 0):
-        eye = np.eye(int(np.prod(shape)))
-        chain.tail = chain.add(f"{label}_bias", nir.Affine(weight=eye, bias=recurrent[1]))
-    # the membrane's NIR parameters (without a threshold), and the integrator/spiking node classes
     reset_integrator = None
     if cuba:
         kappa_s = 1.0 - np.broadcast_to(np.clip(_np(module.alpha), 0, 1), shape)
@@ -150,6 +130,34 @@ def _neuron(
         membrane_params = dict(tau=_tau(kappa, semantics, label, "beta"), r=1.0 / kappa, v_leak=zeros)
         integrator, spiking = nir.LI, nir.LIF
     params = {k: np.array(v, dtype=np.float64) for k, v in membrane_params.items()}
+    return params, integrator, spiking, reset_integrator
+
+
+def _neuron(
+    chain: _Chain, label: str, module: Any, semantics: Semantics, recurrent: Any = None, delayed_anyway: bool = False
+) -> None:
+    """Append an snnTorch neuron (with an optional recurrent weight node) to ``chain``."""
+    import snntorch as snn
+
+    _check_plain(module, label)
+    shape = chain.shape
+    cuba = isinstance(module, (snn.Synaptic, snn.RSynaptic))
+    beta = np.broadcast_to(np.clip(_np(module.beta), 0, 1), shape).copy()
+    thr = np.broadcast_to(_np(module.threshold), shape).copy()
+    mechanism = module.reset_mechanism
+    delayed = bool(module.reset_delay) or delayed_anyway
+    if mechanism == "zero" and delayed:
+        raise UnsupportedNodeError(
+            "a delayed reset to zero (m <- (1 - z[t-1]) * beta * m) has no NIR form",
+            node=label,
+            field="reset_delay",
+            expected="reset_delay=False, or reset_mechanism='subtract'",
+        )
+    zeros = np.zeros(shape)
+    if recurrent is not None and recurrent[1] is not None and np.any(recurrent[1] != 0):
+        eye = np.eye(int(np.prod(shape)))
+        chain.tail = chain.add(f"{label}_bias", nir.Affine(weight=eye, bias=recurrent[1]))
+    params, integrator, spiking, reset_integrator = _membrane(module, cuba, beta, semantics, label)
 
     if mechanism != "none" and not delayed:
         wanted = "subtract" if mechanism == "subtract" else "value"
@@ -193,6 +201,73 @@ def _recurrent(module: Any, label: str, n: int) -> tuple[np.ndarray, np.ndarray 
     return np.diag(np.broadcast_to(_np(module.recurrent.V), (n,)).copy()), None
 
 
+def _torch_node(chain: _Chain, label: str, module: Any) -> nir.NIRNode | None:
+    """The NIR node of a torch layer (None for ``nn.Identity``)."""
+    from torch import nn
+
+    if isinstance(module, nn.Linear):
+        w = _np(module.weight)
+        node = nir.Linear(weight=w) if module.bias is None else nir.Affine(weight=w, bias=_np(module.bias))
+    elif isinstance(module, nn.Conv2d):
+        node = _conv2d(chain, label, module)
+    elif isinstance(module, nn.AvgPool2d):
+        node = _avg_pool2d(label, module)
+    elif isinstance(module, nn.Flatten):
+        start = module.start_dim - 1 if module.start_dim > 0 else module.start_dim
+        end = module.end_dim - 1 if module.end_dim > 0 else module.end_dim
+        node = nir.Flatten(input_type={"input": np.array(chain.shape)}, start_dim=start, end_dim=end)
+    elif isinstance(module, nn.Identity):
+        return None
+    else:
+        raise UnsupportedNodeError(
+            f"{type(module).__name__} is not exported",
+            node=label or "<module>",
+            field="type",
+            expected="Leaky, Synaptic, RLeaky, RSynaptic, Linear, Conv2d, AvgPool2d, Flatten or Sequential",
+        )
+    return node
+
+
+def _conv2d(chain: _Chain, label: str, module: Any) -> nir.Conv2d:
+    if module.padding_mode != "zeros":
+        raise UnsupportedNodeError(
+            f"padding_mode={module.padding_mode!r}", node=label, field="padding_mode", expected="'zeros'"
+        )
+    bias = np.zeros(module.out_channels) if module.bias is None else _np(module.bias)
+    padding = module.padding if isinstance(module.padding, str) else tuple(module.padding)
+    return nir.Conv2d(
+        input_shape=tuple(chain.shape[1:]),
+        weight=_np(module.weight),
+        stride=tuple(module.stride),
+        padding=padding,
+        dilation=tuple(module.dilation),
+        groups=module.groups,
+        bias=bias,
+    )
+
+
+def _avg_pool2d(label: str, module: Any) -> nir.NIRNode:
+    """``AvgPool2d`` as NIR's AvgPool2d, or SumPool2d for ``divisor_override=1``."""
+    if module.ceil_mode or (not module.count_include_pad and np.any(np.asarray(module.padding) != 0)):
+        raise UnsupportedNodeError(
+            "ceil_mode or count_include_pad=False", node=label, field="ceil_mode", expected="PyTorch's defaults"
+        )
+    if module.divisor_override not in (None, 1):
+        raise UnsupportedNodeError(
+            f"divisor_override={module.divisor_override}",
+            node=label,
+            field="divisor_override",
+            expected="None (average) or 1 (sum)",
+        )
+    stride = module.kernel_size if module.stride is None else module.stride
+    cls = nir.SumPool2d if module.divisor_override == 1 else nir.AvgPool2d
+    return cls(kernel_size=_pair(module.kernel_size), stride=_pair(stride), padding=_pair(module.padding))
+
+
+def _pair(v: Any) -> np.ndarray:
+    return np.array(v if isinstance(v, (tuple, list)) else (v, v))
+
+
 def _layer(chain: _Chain, label: str, module: Any, semantics: Semantics) -> None:
     import snntorch as snn
     import torch
@@ -216,54 +291,9 @@ def _layer(chain: _Chain, label: str, module: Any, semantics: Semantics) -> None
     if isinstance(module, (snn.Leaky, snn.Synaptic)):
         _neuron(chain, label, module, semantics)
         return
-    if isinstance(module, nn.Linear):
-        w = _np(module.weight)
-        node = nir.Linear(weight=w) if module.bias is None else nir.Affine(weight=w, bias=_np(module.bias))
-    elif isinstance(module, nn.Conv2d):
-        if module.padding_mode != "zeros":
-            raise UnsupportedNodeError(
-                f"padding_mode={module.padding_mode!r}", node=label, field="padding_mode", expected="'zeros'"
-            )
-        bias = np.zeros(module.out_channels) if module.bias is None else _np(module.bias)
-        padding = module.padding if isinstance(module.padding, str) else tuple(module.padding)
-        node = nir.Conv2d(
-            input_shape=tuple(chain.shape[1:]),
-            weight=_np(module.weight),
-            stride=tuple(module.stride),
-            padding=padding,
-            dilation=tuple(module.dilation),
-            groups=module.groups,
-            bias=bias,
-        )
-    elif isinstance(module, nn.AvgPool2d):
-        if module.ceil_mode or (not module.count_include_pad and np.any(np.asarray(module.padding) != 0)):
-            raise UnsupportedNodeError(
-                "ceil_mode or count_include_pad=False", node=label, field="ceil_mode", expected="PyTorch's defaults"
-            )
-        if module.divisor_override not in (None, 1):
-            raise UnsupportedNodeError(
-                f"divisor_override={module.divisor_override}",
-                node=label,
-                field="divisor_override",
-                expected="None (average) or 1 (sum)",
-            )
-        pair = lambda v: np.array(v if isinstance(v, (tuple, list)) else (v, v))  # noqa: E731
-        stride = module.kernel_size if module.stride is None else module.stride
-        cls = nir.SumPool2d if module.divisor_override == 1 else nir.AvgPool2d
-        node = cls(kernel_size=pair(module.kernel_size), stride=pair(stride), padding=pair(module.padding))
-    elif isinstance(module, nn.Flatten):
-        start = module.start_dim - 1 if module.start_dim > 0 else module.start_dim
-        end = module.end_dim - 1 if module.end_dim > 0 else module.end_dim
-        node = nir.Flatten(input_type={"input": np.array(chain.shape)}, start_dim=start, end_dim=end)
-    elif isinstance(module, nn.Identity):
+    node = _torch_node(chain, label, module)
+    if node is None:
         return
-    else:
-        raise UnsupportedNodeError(
-            f"{type(module).__name__} is not exported",
-            node=label or "<module>",
-            field="type",
-            expected="Leaky, Synaptic, RLeaky, RSynaptic, Linear, Conv2d, AvgPool2d, Flatten or Sequential",
-        )
     with torch.no_grad():
         probe = torch.zeros((1, *chain.shape), dtype=next(iter(module.parameters()), torch.zeros(())).dtype)
         chain.shape = tuple(module(probe).shape[1:])

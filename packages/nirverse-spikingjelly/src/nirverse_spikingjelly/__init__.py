@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nirverse.backends import lazy_attributes
+
 from ._backend import SpikingJellyBackend, from_nir
 
 __all__ = ["SpikingJellyBackend", "SpikingJellyGraph", "from_nir", "to_nir"]
@@ -25,9 +27,4 @@ def to_nir(module: Any, semantics: Any, input_shape: Any = None):
     return _to_nir(module, semantics, input_shape=input_shape)
 
 
-def __getattr__(name: str) -> Any:
-    if name == "SpikingJellyGraph":
-        from ._model import SpikingJellyGraph
-
-        return SpikingJellyGraph
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, {"SpikingJellyGraph": "._model"})

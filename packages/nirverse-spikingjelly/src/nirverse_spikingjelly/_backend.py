@@ -11,7 +11,8 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
-from nirverse import Backend, Plan, RunOutput, Semantics, prepare
+from nirverse import Backend, Plan, RunOutput, Semantics
+from nirverse.backends import make_from_nir
 from nirverse.levels import NodeLevel
 from nirverse.validation import NEURON_TYPES, NODE_TYPES
 
@@ -117,11 +118,6 @@ def _perturbed_memories(cls: type, amount: float = 1e-3) -> Iterator[None]:
             cls.forward = original
 
 
-def from_nir(graph: Any, semantics: Semantics, dtype: str = "float64"):
-    """The :class:`~nirverse_spikingjelly.SpikingJellyGraph` (a ``torch.nn.Module`` of SpikingJelly
+from_nir = make_from_nir(SpikingJellyBackend, doc="""The :class:`~nirverse_spikingjelly.SpikingJellyGraph` (a ``torch.nn.Module`` of SpikingJelly
     neurons and layers in multi-step mode) for ``graph`` under ``semantics``; raises ``Unsupported*Error``
-    for what SpikingJelly cannot execute identically."""
-    backend = SpikingJellyBackend()
-    plan = prepare(graph, semantics)
-    backend.check_support(plan, semantics, dtype)
-    return backend.build(plan, dtype)
+    for what SpikingJelly cannot execute identically.""")

@@ -10,25 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from nirverse.backends import lazy_attributes, make_from_nir
+
 from ._backend import SpyxBackend
 
 __all__ = ["SpyxBackend", "SpyxModel", "from_nir", "precision", "to_nir"]
 
-_LAZY = {"SpyxModel": "._model", "precision": "._model"}
 
-
-def from_nir(graph: Any, semantics: Any, dtype: str = "float64"):
-    """The Spyx model of ``graph`` (a ``nir.NIRGraph`` or a path) under ``semantics``.
+from_nir = make_from_nir(SpyxBackend, doc="""The Spyx model of ``graph`` (a ``nir.NIRGraph`` or a path) under ``semantics``.
 
     Refuses (``Unsupported*Error``) what cannot be executed identically, like ``nirverse.run``.
-    """
-    from nirverse.graph import prepare
-
-    plan = prepare(graph, semantics)
-    backend = SpyxBackend()
-    backend.check_support(plan, semantics, dtype)
-    return backend.build(plan, dtype)
-
+    """)
 
 def to_nir(model: Any, semantics: Any, input_shape: Any = None):
     """A ``nir.NIRGraph`` whose run under ``semantics`` equals ``model``'s own run (see ``_to_nir``)."""
@@ -37,9 +29,4 @@ def to_nir(model: Any, semantics: Any, input_shape: Any = None):
     return _to_nir(model, semantics, input_shape=input_shape)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, {"SpyxModel": "._model", "precision": "._model"})

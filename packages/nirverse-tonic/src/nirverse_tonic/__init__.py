@@ -14,8 +14,7 @@ Nothing here imports Tonic or faery at import time (attributes load lazily).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from nirverse.backends import lazy_attributes
 
 __all__ = [
     "EVENTS_DTYPE",
@@ -40,13 +39,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

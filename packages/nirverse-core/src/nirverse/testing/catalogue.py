@@ -94,8 +94,23 @@ def _tag(sem: Semantics) -> str:
 
 
 def _specs() -> list[CaseSpec]:
+    """Every catalogue case, in catalogue order: single neurons and stateless nodes, small networks, paths
+    of unequal length, the paper's graphs, then float32 variants of a few."""
+    specs = _single_specs() + _network_specs() + _reconverging_specs() + _paper_specs()
+    # float32 variants on margin-checked inputs
+    f32 = [s for s in specs if s.id in (
+        "single-lif-euler-value-imm", "single-cubalif-exp-subtract-imm", "recurrent-lif-euler-value-imm",
+        "feedforward-euler-value-1step", "conv-stack-euler-subtract-imm")]
+    for s in f32:
+        specs.append(CaseSpec(s.id + "-f32", s.family, s.description + " (float32, margin-checked input)", s.semantics,
+                              s.graph, inputs=s.inputs, scale=s.scale, batch=s.batch, steps=s.steps, seed=s.seed + 100,
+                              dtype="float32", provenance=s.provenance))
+    return specs
+
+
+def _single_specs() -> list[CaseSpec]:
+    """Every neuron node alone (every method/reset changing its dynamics), every stateless node alone."""
     specs: list[CaseSpec] = []
-    both = ("immediate", "one-step")
     # every neuron node alone, every method/reset that changes its dynamics
     for kind in ("I", "IF", "LI", "LIF", "CubaLI", "CubaLIF"):
         methods = ("euler",) if kind in ("I", "IF") else ("euler", "exp")
@@ -111,6 +126,13 @@ def _specs() -> list[CaseSpec]:
         specs.append(CaseSpec(
             f"stateless-{kind.lower()}", "stateless", f"{kind} alone", _sem(),
             lambda kind=kind: graphs.stateless(kind), inputs="normal", steps=6, seed=2))
+    return specs
+
+
+def _network_specs() -> list[CaseSpec]:
+    """Small networks (feed-forward, branches, recurrence, nesting, convolutions, delays) under several semantics."""
+    specs: list[CaseSpec] = []
+    both = ("immediate", "one-step")
     combos: list[tuple[str, str, Callable, Iterable[Semantics], dict]] = [
         ("feedforward", "Affine -> LIF -> Linear -> CubaLIF -> Affine -> LI, two Outputs", graphs.feedforward,
          [_sem(l=None) if False else _sem("euler", "value", lat) for lat in both] + [_sem("exp", "subtract", lat) for lat in both], {}),
@@ -134,7 +156,13 @@ def _specs() -> list[CaseSpec]:
             specs.append(CaseSpec(f"{family}-{_tag(sem)}", family, description, sem, build, seed=3,
                                   scale=extra.get("scale", 1.0), inputs=extra.get("inputs", "uniform"),
                                   steps=extra.get("steps", 50)))
-    # paths of unequal length that meet again (issue 16), every latency x reset
+    return specs
+
+
+def _reconverging_specs() -> list[CaseSpec]:
+    """Paths of unequal length that meet again (issue 16), every latency x reset."""
+    both = ("immediate", "one-step")
+    specs: list[CaseSpec] = []
     crossed = [_sem("euler", "value", lat) for lat in both] + [_sem("exp", "subtract", lat) for lat in both]
     unequal: list[tuple[str, str, Callable]] = [
         ("reconverge-input", "one Input into one LIF directly and through Affine -> IF", graphs.reconverge_input),
@@ -147,8 +175,13 @@ def _specs() -> list[CaseSpec]:
     for family, description, build in unequal:
         for sem in crossed:
             specs.append(CaseSpec(f"{family}-{_tag(sem)}", family, description, sem, build, seed=7))
+    return specs
+
+
+def _paper_specs() -> list[CaseSpec]:
+    """The NIR paper's graphs on their stimulus or seeded random events."""
     paper = "NIR paper (Pedersen et al. 2024), neuromorphs/NIR paper/ at 7232ada; see data/nir-paper/README.md"
-    specs += [
+    return [
         CaseSpec("paper-lif-exp-subtract-imm", "paper", "the paper's single LIF neuron on its stimulus (spikes 460/510/710/760)",
                  _sem("exp", "subtract", dt=1e-4), "lif_norse.nir", inputs="paper-lif", batch=1, steps=1000, provenance=paper),
         CaseSpec("paper-cnn-euler-subtract-imm", "paper", "the paper's N-MNIST CNN (Sinabs export, dt = 1 step) on seeded random events",
@@ -164,15 +197,6 @@ def _specs() -> list[CaseSpec]:
                  _sem("euler", "subtract", dt=1e-4), "braille_noDelay_noBias_subtract.nir", inputs="events", batch=2,
                  steps=100, seed=6, scale=0.3, provenance=paper),
     ]
-    # float32 variants on margin-checked inputs
-    f32 = [s for s in specs if s.id in (
-        "single-lif-euler-value-imm", "single-cubalif-exp-subtract-imm", "recurrent-lif-euler-value-imm",
-        "feedforward-euler-value-1step", "conv-stack-euler-subtract-imm")]
-    for s in f32:
-        specs.append(CaseSpec(s.id + "-f32", s.family, s.description + " (float32, margin-checked input)", s.semantics,
-                              s.graph, inputs=s.inputs, scale=s.scale, batch=s.batch, steps=s.steps, seed=s.seed + 100,
-                              dtype="float32", provenance=s.provenance))
-    return specs
 
 
 SPECS: list[CaseSpec] = _specs()

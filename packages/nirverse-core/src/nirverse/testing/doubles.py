@@ -17,7 +17,7 @@ import numpy as np
 
 from ..backends import ReferenceBackend, RunOutput
 
-__all__ = ["SegfaultBackend"]
+__all__ = ["ReferenceTwin", "SegfaultBackend"]
 
 
 class SegfaultBackend(ReferenceBackend):
@@ -32,3 +32,10 @@ class SegfaultBackend(ReferenceBackend):
     def run(self, model: Any, inputs: Mapping[str, np.ndarray], record: bool) -> RunOutput:
         os.kill(os.getpid(), signal.SIGSEGV)
         raise AssertionError("unreachable: the process was killed")  # pragma: no cover
+
+
+class ReferenceTwin(ReferenceBackend):
+    """The reference registered a second time, as ``judge2`` (a backend without native code): registries
+    verify that a backend's ``name`` is its entry-point name, so a twin needs its own class."""
+
+    name = "judge2"
