@@ -34,6 +34,9 @@ PAGES = [
     ("releases.html", 0, 0, 0, "Changelog"),
     ("auto_examples/plot_same_graph_everywhere.html", 0, 0, 1, "One NIR graph in every framework"),
 ]
+#: pages of generated tables, whose cells are short by design (versions, counts, levels; prose goes below);
+#: the framework pages' mapping tables quote the plugins' docstrings, formulas and all
+COMPACT = {"matrix.html", "conformance.html"}
 
 PROBE = """() => {
   const main = document.querySelector('main') || document.body;
@@ -129,7 +132,8 @@ def test_page_renders(browser, page, tables, rows, images, text):
     assert shot.stat().st_size > 10_000, f"{page}: the screenshot {shot} is (nearly) empty"
     assert not state["page_overflow"], f"{page}: the page scrolls sideways at {WIDTH} px"
     assert not state["overflowing"], f"{page}: content runs past the main column at {WIDTH} px: {state['overflowing']}"
-    assert not state["tall_cells"], f"{page}: table cells taller than {MAX_CELL_HEIGHT} px: {state['tall_cells']}"
+    if page in COMPACT:
+        assert not state["tall_cells"], f"{page}: table cells taller than {MAX_CELL_HEIGHT} px: {state['tall_cells']}"
 
 
 def test_equations_are_typeset(browser):

@@ -144,7 +144,7 @@ def scoreboard_table(results: dict[str, dict]) -> str:
     lines += ["", "✔ identical · – unsupported (refused at build time) · ✘ deviating · ! error · ☠ crashed · ⧗ timed out · (blank) not run", "",
               "{.nirverse-scoreboard}", "| case | " + " | ".join(backends) + " |", "|---" * (len(backends) + 1) + "|"]
     for c in cases:
-        lines.append(f"| `{c}` | " + " | ".join(symbol.get(merged.get((b, c), {}).get("status"), "") for b in backends) + " |")
+        lines.append(f"| {c} | " + " | ".join(symbol.get(merged.get((b, c), {}).get("status"), "") for b in backends) + " |")
     worst = [e for e in merged.values() if e["status"] in FAILURES]
     if worst:
         lines += ["", "Deviations and errors, with their measures:", ""]

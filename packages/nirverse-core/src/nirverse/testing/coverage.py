@@ -19,6 +19,9 @@ from .catalogue import Case, load_cases
 __all__ = ["catalogue_levels", "level_grid", "grid_markdown", "matrix_markdown", "shares_markdown", "share_text"]
 
 ORDER = LEVELS + (REFUSED,)
+#: one letter per level in the wide per-backend tables (their columns stay narrow enough for the page)
+LETTERS = {level: level[0].upper() for level in ORDER}
+LEGEND = ("N native · A adapted · E emulated · R refused; x/y: x in float64, y in float32 where they differ")
 
 
 @cache
@@ -98,18 +101,20 @@ def grid_markdown(backend: str) -> str:
 
 def matrix_markdown(backends: list[str]) -> str:
     """Node type × method × reset × latency (rows; merged where every backend agrees) × backend (columns):
-    the float64 level, and the float32 one where it differs."""
+    the float64 level's letter (:data:`LETTERS`), and the float32 one where it differs."""
     cells: dict[tuple[str, str, str, str], dict[str, str]] = {}
     for name in backends:
         grid = {(k, m, r, lat, d): lab.level for k, m, r, lat, d, lab in level_grid(name)}
         for (kind, method, reset, latency, dtype), level in grid.items():
             if dtype == "float64":
                 f32 = grid.get((kind, method, reset, latency, "float32"), level)
-                cells.setdefault((kind, method, reset, latency), {})[name] = level + (f" (f32: {f32})" if f32 != level else "")
+                code = LETTERS[level] + (f"/{LETTERS[f32]}" if f32 != level else "")
+                cells.setdefault((kind, method, reset, latency), {})[name] = code
     rows: dict[tuple, list[tuple[str, str, str]]] = {}
     for (kind, method, reset, latency), by in cells.items():
         rows.setdefault((kind, tuple(by.get(n, "-") for n in backends)), []).append((method, reset, latency))
-    lines = ["| node | semantics | " + " | ".join(backends) + " |", "|---" * (len(backends) + 2) + "|"]
+    lines = [LEGEND, "", "{.nirverse-scoreboard}",
+             "| node | semantics | " + " | ".join(backends) + " |", "|---" * (len(backends) + 2) + "|"]
     for (kind, levels), combos in rows.items():
         lines.append(f"| {kind} | {_scope([c + ('float64',) for c in combos]).replace(', dtype float64', '').replace('dtype float64', 'all')} | "
                      + " | ".join(levels) + " |")
