@@ -1,0 +1,175 @@
+r"""The one executor: runs a :class:`~nirverse.graph.Plan` over per-node operators on an array namespace.
+
+Every backend that steps in Python (the numpy reference, the torch plugins) supplies one operator per
+node and this module does the rest, exactly as the semantics note says:
+
+* groups (strongly connected components) run in plan order;
+* a node's input is the sum of its incoming edges, in the order the plan lists them,
+  :math:`x^{(n)}_t = \sum_{e = (s \to n)} y^{(s)}_{t - d_e}` with :math:`d_e = 1` on a delayed (back)
+  edge and :math:`d_e = 0` otherwise, and :math:`y_{-1} = 0` (zeros at t = 0);
+* a node outside any cycle gets its whole input sequence at once and runs it with
+  ``operator.sequence(x, record)`` (vectorised over time where the operator supports it);
+* the nodes of a cycle are stepped jointly, one step at a time, in the plan's order, with
+  ``operator.init_state(batch)`` and ``operator.step(x, state) -> (y, state)``; with ``record``,
+  ``operator.recorded(state)`` is stacked over time into the node's traces;
+* ``stepwise=True`` steps the whole plan as one group (the literal per-step definition).
+
+The namespace is a minimal adapter (``zeros``, ``stack``, ``concat``) picked from the arrays' module:
+array-api-compat is not a dependency of the core (it is not installed here, and these three functions
+are all the executor needs), so :func:`namespace_of` serves numpy and torch directly. ``time_axis`` is 1
+for batch-major arrays ``(batch, time, *shape)`` (the reference) and 0 for time-major ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .graph import Plan
+
+__all__ = ["Namespace", "NodeOperator", "execute", "namespace_of"]
+
+
+class NodeOperator(Protocol):
+    """The per-node operator a backend supplies; arrays carry a leading batch axis per step."""
+
+    def init_state(self, batch: int) -> Any: ...
+
+    def step(self, x: Any, state: Any) -> tuple[Any, Any]: ...
+
+    def recorded(self, state: Any) -> dict[str, Any]: ...
+
+    def sequence(self, x: Any, record: bool = False) -> tuple[Any, dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """The three array functions the executor uses: ``zeros(shape, dtype=)``, ``stack``, ``concat``."""
+
+    zeros: Callable[..., Any]
+    stack: Callable[[Sequence[Any], int], Any]
+    concat: Callable[[Sequence[Any], int], Any]
+
+
+def namespace_of(array: Any) -> Namespace:
+    """The namespace of ``array``'s library (numpy or torch)."""
+    module = type(array).__module__.split(".")[0]
+    if module == "numpy":
+        import numpy as np
+
+        return Namespace(np.zeros, np.stack, np.concatenate)
+    if module == "torch":
+        import torch
+
+        return Namespace(torch.zeros, torch.stack, torch.cat)
+    raise TypeError(f"no array namespace for {type(array).__module__}.{type(array).__name__}")
+
+
+@dataclass
+class _Run:
+    """One execution: the plan, its operators and the values computed so far."""
+
+    plan: Plan
+    ops: Mapping[str, NodeOperator]
+    xp: Namespace
+    dtype: Any
+    axis: int
+    record: bool
+    batch: int
+    steps: int
+    values: dict[str, Any]
+    states: dict[str, dict[str, Any]]
+
+    def at(self, x: Any, t: int) -> Any:
+        return x[(slice(None),) * self.axis + (t,)]
+
+    def shifted(self, x: Any) -> Any:
+        """The sequence delayed by one step: zeros at t = 0."""
+        if self.steps == 0:
+            return x
+        head = self.xp.zeros(x.shape[: self.axis] + (1,) + x.shape[self.axis + 1 :], dtype=x.dtype)
+        body = x[(slice(None),) * self.axis + (slice(0, -1),)]
+        return self.xp.concat([head, body], self.axis)
+
+    def empty_sequence(self, shape: tuple[int, ...]) -> Any:
+        """Zero steps of per-step shape ``(batch, *shape)``, time axis inserted."""
+        per_step = (self.batch, *shape)
+        return self.xp.zeros(per_step[: self.axis] + (0,) + per_step[self.axis :], dtype=self.dtype)
+
+
+def execute(
+    plan: Plan,
+    ops: Mapping[str, NodeOperator],
+    inputs: Mapping[str, Any],
+    *,
+    dtype: Any,
+    time_axis: int = 1,
+    record: bool = False,
+    stepwise: bool = False,
+    xp: Namespace | None = None,
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Run ``plan``; return ({node name: output sequence} for every node, {node: {state: trace}})."""
+    values = dict(inputs)
+    first = next(iter(values.values()))
+    batch, steps = (first.shape[1], first.shape[0]) if time_axis == 0 else first.shape[:2]
+    run = _Run(plan, ops, xp or namespace_of(first), dtype, time_axis, record, batch, steps, values, {})
+    for group in [tuple(plan.order)] if stepwise else plan.groups:
+        if not stepwise and not plan.is_cyclic(group):
+            _run_sequence(run, group[0])
+        else:
+            _run_cycle(run, [n for n in group if n not in plan.inputs])
+    return run.values, run.states
+
+
+def _run_sequence(run: _Run, name: str) -> None:
+    """One node outside any cycle, over its whole input sequence."""
+    if name in run.values:  # an Input node
+        return
+    x = None
+    for edge in run.plan.incoming[name]:
+        src = run.values[edge.source]
+        src = run.shifted(src) if edge.delayed else src
+        x = src if x is None else x + src
+    run.values[name], traces = run.ops[name].sequence(x, run.record)
+    if traces:
+        run.states[name] = traces
+
+
+def _step_input(run: _Run, name: str, t: int, outs: dict[str, list]) -> Any:
+    """The summed input of ``name`` at step ``t``; a delayed edge reads step t - 1 (nothing at t = 0)."""
+    x = None
+    for edge in run.plan.incoming[name]:
+        if edge.delayed and t == 0:
+            continue
+        when = t - 1 if edge.delayed else t
+        src = outs[edge.source][when] if edge.source in outs else run.at(run.values[edge.source], when)
+        x = src if x is None else x + src
+    if x is None:
+        x = run.xp.zeros((run.batch, *run.plan.in_shapes[name]), dtype=run.dtype)
+    return x
+
+
+def _run_cycle(run: _Run, members: list[str]) -> None:
+    """Step the nodes of one group jointly through time (the literal per-step definition)."""
+    states = {n: run.ops[n].init_state(run.batch) for n in members}
+    outs: dict[str, list] = {n: [] for n in members}
+    traces: dict[str, dict[str, list]] = {n: {} for n in members}
+    for t in range(run.steps):
+        for n in members:
+            y, states[n] = run.ops[n].step(_step_input(run, n, t, outs), states[n])
+            outs[n].append(y)
+            if run.record:
+                for k, v in run.ops[n].recorded(states[n]).items():
+                    traces[n].setdefault(k, []).append(v)
+    for n in members:
+        run.values[n] = run.xp.stack(outs[n], run.axis) if run.steps else run.empty_sequence(run.plan.out_shapes[n])
+        if not run.record:
+            continue
+        if run.steps == 0:
+            recorded = run.ops[n].recorded(states[n])
+            traces[n] = {k: run.empty_sequence(tuple(v.shape[1:])) for k, v in recorded.items()}
+            if traces[n]:
+                run.states[n] = traces[n]
+        elif traces[n]:
+            run.states[n] = {k: run.xp.stack(v, run.axis) for k, v in traces[n].items()}
