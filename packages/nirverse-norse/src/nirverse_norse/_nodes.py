@@ -15,15 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["Node", "Stateless", "Cell", "Cuba", "DelayLine", "shifted"]
-
-
-def shifted(x: torch.Tensor) -> torch.Tensor:
-    """The sequence delayed by one step along time (axis 0): zeros at t = 0."""
-    y = torch.zeros_like(x)
-    if x.shape[0] > 1:
-        y[1:] = x[:-1]
-    return y
+__all__ = ["Node", "Stateless", "Cell", "Cuba", "DelayLine"]
 
 
 class Node(torch.nn.Module):
