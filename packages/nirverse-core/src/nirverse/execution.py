@@ -92,10 +92,10 @@ class _Run:
         body = x[(slice(None),) * self.axis + (slice(0, -1),)]
         return self.xp.concat([head, body], self.axis)
 
-    def empty_sequence(self, shape: tuple[int, ...]) -> Any:
-        """Zero steps of per-step shape ``(batch, *shape)``, time axis inserted."""
+    def empty_sequence(self, shape: tuple[int, ...], steps: int = 0) -> Any:
+        """``steps`` steps of zeros of per-step shape ``(batch, *shape)``, time axis inserted."""
         per_step = (self.batch, *shape)
-        return self.xp.zeros(per_step[: self.axis] + (0,) + per_step[self.axis :], dtype=self.dtype)
+        return self.xp.zeros(per_step[: self.axis] + (steps,) + per_step[self.axis :], dtype=self.dtype)
 
 
 def execute(
@@ -131,6 +131,8 @@ def _run_sequence(run: _Run, name: str) -> None:
         src = run.values[edge.source]
         src = run.shifted(src) if edge.delayed else src
         x = src if x is None else x + src
+    if x is None:  # a node nothing feeds: zero input
+        x = run.empty_sequence(run.plan.in_shapes[name], run.steps)
     run.values[name], traces = run.ops[name].sequence(x, run.record)
     if traces:
         run.states[name] = traces

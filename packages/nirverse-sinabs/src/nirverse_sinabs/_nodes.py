@@ -17,15 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["Node", "Stateless", "Neuron", "DelayLine", "shifted"]
-
-
-def shifted(x: torch.Tensor) -> torch.Tensor:
-    """The sequence delayed by one step along time (axis 1): zeros at t = 0."""
-    y = torch.zeros_like(x)
-    if x.shape[1] > 1:
-        y[:, 1:] = x[:, :-1]
-    return y
+__all__ = ["Node", "Stateless", "Neuron", "DelayLine"]
 
 
 class Node(torch.nn.Module):
