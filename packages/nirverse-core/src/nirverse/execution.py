@@ -80,6 +80,7 @@ class _Run:
     steps: int
     values: dict[str, Any]
     states: dict[str, dict[str, Any]]
+    layout: Callable[[tuple[int, ...]], tuple[int, ...]]
 
     def at(self, x: Any, t: int) -> Any:
         return x[(slice(None),) * self.axis + (t,)]
@@ -94,7 +95,7 @@ class _Run:
 
     def empty_sequence(self, shape: tuple[int, ...], steps: int = 0) -> Any:
         """``steps`` steps of zeros of per-step shape ``(batch, *shape)``, time axis inserted."""
-        per_step = (self.batch, *shape)
+        per_step = (self.batch, *self.layout(shape))
         return self.xp.zeros(per_step[: self.axis] + (steps,) + per_step[self.axis :], dtype=self.dtype)
 
 
@@ -108,15 +109,24 @@ def execute(
     record: bool = False,
     stepwise: bool = False,
     xp: Namespace | None = None,
+    constructs: Mapping[tuple[str, ...], Callable[[dict, dict], None]] | None = None,
+    layout: Callable[[tuple[int, ...]], tuple[int, ...]] = tuple,
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """Run ``plan``; return ({node name: output sequence} for every node, {node: {state: trace}})."""
+    """Run ``plan``; return ({node name: output sequence} for every node, {node: {state: trace}}).
+
+    ``constructs`` maps a cyclic group that the framework runs as one construct of its own (Rockpool's
+    recurrent LIF) to a callable that fills in its members' values (and states) from the values so far.
+    ``layout`` maps a node's shape to the backend's per-sample shape (Rockpool's flat ``(N,)``).
+    """
     values = dict(inputs)
     first = next(iter(values.values()))
     batch, steps = (first.shape[1], first.shape[0]) if time_axis == 0 else first.shape[:2]
-    run = _Run(plan, ops, xp or namespace_of(first), dtype, time_axis, record, batch, steps, values, {})
+    run = _Run(plan, ops, xp or namespace_of(first), dtype, time_axis, record, batch, steps, values, {}, layout)
     for group in [tuple(plan.order)] if stepwise else plan.groups:
         if not stepwise and not plan.is_cyclic(group):
             _run_sequence(run, group[0])
+        elif not stepwise and constructs and group in constructs:
+            constructs[group](run.values, run.states)
         else:
             _run_cycle(run, [n for n in group if n not in plan.inputs])
     return run.values, run.states
@@ -148,7 +158,7 @@ def _step_input(run: _Run, name: str, t: int, outs: dict[str, list]) -> Any:
         src = outs[edge.source][when] if edge.source in outs else run.at(run.values[edge.source], when)
         x = src if x is None else x + src
     if x is None:
-        x = run.xp.zeros((run.batch, *run.plan.in_shapes[name]), dtype=run.dtype)
+        x = run.xp.zeros((run.batch, *run.layout(run.plan.in_shapes[name])), dtype=run.dtype)
     return x
 
 
