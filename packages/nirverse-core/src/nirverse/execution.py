@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from .graph import Plan
 
-__all__ = ["Namespace", "NodeOperator", "execute", "namespace_of"]
+__all__ = ["Namespace", "NodeOperator", "delay_sequence", "execute", "namespace_of"]
 
 
 class NodeOperator(Protocol):
@@ -45,11 +45,15 @@ class NodeOperator(Protocol):
 
 @dataclass(frozen=True)
 class Namespace:
-    """The three array functions the executor uses: ``zeros(shape, dtype=)``, ``stack``, ``concat``."""
+    """The array functions the executor uses: ``zeros(shape, dtype=)``, ``stack``, ``concat``, and
+    ``asarray(a, like)``, ``take_along_axis(x, index, axis)``, ``where`` for :func:`delay_sequence`."""
 
     zeros: Callable[..., Any]
     stack: Callable[[Sequence[Any], int], Any]
     concat: Callable[[Sequence[Any], int], Any]
+    asarray: Callable[..., Any]
+    take_along_axis: Callable[[Any, Any, int], Any]
+    where: Callable[[Any, Any, Any], Any]
 
 
 def namespace_of(array: Any) -> Namespace:
@@ -58,12 +62,33 @@ def namespace_of(array: Any) -> Namespace:
     if module == "numpy":
         import numpy as np
 
-        return Namespace(np.zeros, np.stack, np.concatenate)
+        return Namespace(np.zeros, np.stack, np.concatenate, lambda a, like: np.asarray(a), np.take_along_axis,
+                         np.where)
     if module == "torch":
         import torch
 
-        return Namespace(torch.zeros, torch.stack, torch.cat)
+        return Namespace(torch.zeros, torch.stack, torch.cat, lambda a, like: torch.as_tensor(a, device=like.device),
+                         lambda x, index, axis: torch.gather(x, axis, index), torch.where)
     raise TypeError(f"no array namespace for {type(array).__module__}.{type(array).__name__}")
+
+
+def delay_sequence(x: Any, steps: Any, time_axis: int = 1) -> Any:
+    r"""NIR Delay over a whole sequence: :math:`y_t = x_{t-k}` per element (zeros before).
+
+    ``x`` is ``(batch, time, *shape)`` (``time_axis=1``) or ``(time, batch, *shape)`` (``time_axis=0``);
+    ``steps`` holds :math:`k` per element, of ``shape``. An exact gather: no arithmetic on the values.
+    """
+    import numpy as np
+
+    xp = namespace_of(x)
+    k = np.asarray(steps, dtype=np.int64)
+    length = x.shape[time_axis]
+    source = np.arange(length).reshape((length,) + (1,) * k.ndim) - k  # (time, *shape)
+    source = np.expand_dims(source, 1 - time_axis)  # the batch axis
+    index = np.ascontiguousarray(np.broadcast_to(np.clip(source, 0, None), x.shape))
+    valid = xp.asarray(np.broadcast_to(source >= 0, x.shape).copy(), x)
+    gathered = xp.take_along_axis(x, xp.asarray(index, x), time_axis)
+    return xp.where(valid, gathered, xp.zeros((), dtype=x.dtype))
 
 
 @dataclass

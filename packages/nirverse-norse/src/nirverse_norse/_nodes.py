@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from nirverse.execution import delay_sequence
 
 __all__ = ["Node", "Stateless", "Cell", "Cuba", "DelayLine"]
 
@@ -233,9 +234,4 @@ class DelayLine(Node):
         return torch.gather(history, 0, index)[0], history
 
     def sequence(self, x, record=False):
-        steps = x.shape[0]
-        t = torch.arange(steps, device=x.device).reshape(steps, *([1] * self.steps.dim()))
-        source = t - self.steps  # (time, *shape)
-        valid = (source >= 0).unsqueeze(1)
-        index = source.clamp(min=0).unsqueeze(1).expand(x.shape)
-        return torch.where(valid, torch.gather(x, 0, index), torch.zeros((), dtype=x.dtype)), {}
+        return delay_sequence(x, self.steps.cpu(), time_axis=0), {}

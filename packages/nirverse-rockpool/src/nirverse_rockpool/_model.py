@@ -16,8 +16,9 @@ import math
 import re
 from typing import Any
 
+import numpy as np
 import torch
-from nirverse.execution import execute
+from nirverse.execution import delay_sequence, execute
 from nirverse.graph import Plan
 from rockpool.nn.modules.torch.torch_module import TorchModule
 
@@ -185,12 +186,7 @@ class _Operator:
 
 def _delay(x: torch.Tensor, steps) -> torch.Tensor:
     """:math:`y_t = x_{t-k}` per element (zeros before); ``x`` is (batch, time, N)."""
-    batch, length, n = x.shape
-    k = torch.as_tensor(steps, dtype=torch.long)
-    source = torch.arange(length).unsqueeze(1) - k.unsqueeze(0)  # (time, N)
-    valid = source >= 0
-    gathered = torch.gather(x, 1, source.clamp(min=0).unsqueeze(0).expand(batch, length, n))
-    return torch.where(valid.unsqueeze(0), gathered, torch.zeros((), dtype=x.dtype))
+    return delay_sequence(x, np.reshape(np.asarray(steps), x.shape[2:]), time_axis=1)
 
 
 def build_model(plan: Plan, dtype: str) -> GraphTorch:

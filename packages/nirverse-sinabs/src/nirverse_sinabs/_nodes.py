@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from nirverse.execution import delay_sequence
 
 __all__ = ["Node", "Stateless", "Neuron", "DelayLine"]
 
@@ -172,9 +173,4 @@ class DelayLine(Node):
         return torch.gather(history, 0, self.steps.expand(1, *x.shape))[0]
 
     def sequence(self, x, record=False):
-        steps = x.shape[1]
-        t = torch.arange(steps, device=x.device).reshape(steps, *([1] * self.steps.dim()))
-        source = t - self.steps  # (time, *shape)
-        valid = (source >= 0).unsqueeze(0)
-        index = source.clamp(min=0).unsqueeze(0).expand(x.shape)
-        return torch.where(valid, torch.gather(x, 1, index), torch.zeros((), dtype=x.dtype)), {}
+        return delay_sequence(x, self.steps.cpu(), time_axis=1), {}
