@@ -139,8 +139,9 @@ def execute(
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Run ``plan``; return ({node name: output sequence} for every node, {node: {state: trace}}).
 
-    ``constructs`` maps a cyclic group that the framework runs as one construct of its own (Rockpool's
-    recurrent LIF) to a callable that fills in its members' values (and states) from the values so far.
+    ``constructs`` maps a group that the backend runs as one construct of its own (Rockpool's recurrent
+    LIF, a compiled kernel) to a callable that fills in its members' values (and states) from the values
+    so far; ``stepwise=True`` ignores it.
     ``layout`` maps a node's shape to the backend's per-sample shape (Rockpool's flat ``(N,)``).
     """
     values = dict(inputs)
@@ -148,10 +149,10 @@ def execute(
     batch, steps = (first.shape[1], first.shape[0]) if time_axis == 0 else first.shape[:2]
     run = _Run(plan, ops, xp or namespace_of(first), dtype, time_axis, record, batch, steps, values, {}, layout)
     for group in [tuple(plan.order)] if stepwise else plan.groups:
-        if not stepwise and not plan.is_cyclic(group):
-            _run_sequence(run, group[0])
-        elif not stepwise and constructs and group in constructs:
+        if not stepwise and constructs and group in constructs:
             constructs[group](run.values, run.states)
+        elif not stepwise and not plan.is_cyclic(group):
+            _run_sequence(run, group[0])
         else:
             _run_cycle(run, [n for n in group if n not in plan.inputs])
     return run.values, run.states
