@@ -174,14 +174,27 @@ def _run_sequence(run: _Run, name: str) -> None:
         run.states[name] = traces
 
 
-def _step_input(run: _Run, name: str, t: int, outs: dict[str, list]) -> Any:
+def _reads(run: _Run, members: list[str], outs: dict[str, list]) -> dict[str, list[tuple[list, bool]]]:
+    """Per member, its sources' per-step values (a member's list grows as it steps) and whether delayed."""
+    steps: dict[str, list] = dict(outs)
+    for n in members:
+        for edge in run.plan.incoming[n]:
+            if edge.source not in steps:
+                seq = run.values[edge.source]
+                steps[edge.source] = [run.at(seq, t) for t in range(run.steps)]
+    return {n: [(steps[e.source], e.delayed) for e in run.plan.incoming[n]] for n in members}
+
+
+def _step_input(run: _Run, name: str, t: int, reads: list[tuple[list, bool]]) -> Any:
     """The summed input of ``name`` at step ``t``; a delayed edge reads step t - 1 (nothing at t = 0)."""
     x = None
-    for edge in run.plan.incoming[name]:
-        if edge.delayed and t == 0:
-            continue
-        when = t - 1 if edge.delayed else t
-        src = outs[edge.source][when] if edge.source in outs else run.at(run.values[edge.source], when)
+    for source, delayed in reads:
+        if delayed:
+            if t == 0:
+                continue
+            src = source[t - 1]
+        else:
+            src = source[t]
         x = src if x is None else x + src
     if x is None:
         x = run.xp.zeros((run.batch, *run.layout(run.plan.in_shapes[name])), dtype=run.dtype)
@@ -190,15 +203,17 @@ def _step_input(run: _Run, name: str, t: int, outs: dict[str, list]) -> Any:
 
 def _run_cycle(run: _Run, members: list[str]) -> None:
     """Step the nodes of one group jointly through time (the literal per-step definition)."""
-    states = {n: run.ops[n].init_state(run.batch) for n in members}
+    ops = run.ops
+    states = {n: ops[n].init_state(run.batch) for n in members}
     outs: dict[str, list] = {n: [] for n in members}
+    reads = _reads(run, members, outs)
     traces: dict[str, dict[str, list]] = {n: {} for n in members}
     for t in range(run.steps):
         for n in members:
-            y, states[n] = run.ops[n].step(_step_input(run, n, t, outs), states[n])
+            y, states[n] = ops[n].step(_step_input(run, n, t, reads[n]), states[n])
             outs[n].append(y)
             if run.record:
-                for k, v in run.ops[n].recorded(states[n]).items():
+                for k, v in ops[n].recorded(states[n]).items():
                     traces[n].setdefault(k, []).append(v)
     for n in members:
         run.values[n] = run.xp.stack(outs[n], run.axis) if run.steps else run.empty_sequence(run.plan.out_shapes[n])
