@@ -33,9 +33,9 @@ def kernel_groups(monkeypatch):
     used = []
     real = compiled.run_group
 
-    def spy(plan, group, *args):
+    def spy(plan, group, *args, **kwargs):
         used.append(group)
-        return real(plan, group, *args)
+        return real(plan, group, *args, **kwargs)
 
     monkeypatch.setattr(compiled, "run_group", spy)
     return used

@@ -1,10 +1,8 @@
 """``NorseGraph``: the torch module that runs a NIR graph's Norse modules in the core's order.
 
-The schedule is the core :class:`~nirverse.Plan`'s: groups (strongly connected components) in
-dependency order; a node outside any cycle receives its whole input sequence at once (delayed edges
-shift it by one step) and runs it with :meth:`Node.sequence`, the nodes of a cycle are stepped jointly,
-one time step at a time, in the plan's order. Values arriving on several edges are summed in the
-order the plan lists the edges.
+The schedule and the stepping are the core executor's (:func:`nirverse.execution.execute`, the
+semantics' rules for groups, delayed edges and cycles); each :class:`Node` is the per-node operator
+(``init_state``, ``step``, ``recorded``, ``sequence``), time-major.
 """
 
 from __future__ import annotations
@@ -13,8 +11,9 @@ from collections.abc import Mapping
 
 import torch
 from nirverse import Plan, Semantics
+from nirverse.execution import execute
 
-from ._nodes import Node, shifted
+from ._nodes import Node
 
 __all__ = ["NorseGraph"]
 
@@ -35,8 +34,6 @@ class NorseGraph(torch.nn.Module):
         # ModuleDict keys may not contain '.', flattened names do ("sub.lif")
         self._keys = {name: f"n{i}_" + name.replace(".", "__") for i, name in enumerate(plan.order)}
         self.layers_ = torch.nn.ModuleDict({self._keys[n]: nodes[n] for n in plan.order})
-        self._incoming = {n: tuple((e.source, e.delayed) for e in plan.incoming[n]) for n in plan.order}
-        self._schedule = tuple((group, plan.is_cyclic(group)) for group in plan.groups)
 
     @property
     def layers(self) -> dict[str, Node]:
@@ -48,54 +45,6 @@ class NorseGraph(torch.nn.Module):
         if not isinstance(inputs, Mapping):
             (name,) = plan.inputs
             inputs = {name: inputs}
-        values: dict[str, torch.Tensor] = {n: inputs[n].to(self.dtype) for n in plan.inputs}
-        steps, batch = next(iter(values.values())).shape[:2]
-        states: dict[str, dict[str, torch.Tensor]] = {}
-        layers = self.layers_
-        for group, cyclic in self._schedule:
-            if not cyclic:
-                (name,) = group
-                if name in values:
-                    continue
-                x = None
-                for source, delayed in self._incoming[name]:
-                    src = shifted(values[source]) if delayed else values[source]
-                    x = src if x is None else x + src
-                values[name], traces = layers[self._keys[name]].sequence(x, record)
-                if traces:
-                    states[name] = traces
-                continue
-            self._step_group(group, values, states, steps, batch, record)
+        values = {n: inputs[n].to(self.dtype) for n in plan.inputs}
+        values, states = execute(plan, self.layers, values, dtype=self.dtype, time_axis=0, record=record)
         return {n: values[n] for n in plan.outputs}, states
-
-    def _step_group(self, group, values, states, steps, batch, record) -> None:
-        """Step the nodes of a cycle jointly through time (the literal per-step definition)."""
-        plan = self.plan
-        members = [n for n in group if n not in plan.inputs]
-        mods = {n: self.layers_[self._keys[n]] for n in members}
-        for n in members:
-            values[n] = torch.zeros((steps, batch, *plan.out_shapes[n]), dtype=self.dtype)
-        node_states = {n: mods[n].init_state(batch) for n in members}
-        traces: dict[str, dict[str, list]] = {n: {} for n in members}
-        for t in range(steps):
-            for n in members:
-                x = None
-                for source, delayed in self._incoming[n]:
-                    if delayed:
-                        if t == 0:
-                            continue
-                        src = values[source][t - 1]
-                    else:
-                        src = values[source][t]
-                    x = src if x is None else x + src
-                if x is None:
-                    x = torch.zeros((batch, *plan.in_shapes[n]), dtype=self.dtype)
-                y, node_states[n] = mods[n].step(x, node_states[n])
-                values[n][t] = y
-                if record:
-                    for k, v in mods[n].recorded(node_states[n]).items():
-                        traces[n].setdefault(k, []).append(v)
-        if record:
-            for n in members:
-                if traces[n]:
-                    states[n] = {k: torch.stack(v) for k, v in traces[n].items()}

@@ -14,16 +14,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from nirverse.execution import delay_sequence
 
-__all__ = ["Node", "Stateless", "Cell", "Cuba", "DelayLine", "shifted"]
-
-
-def shifted(x: torch.Tensor) -> torch.Tensor:
-    """The sequence delayed by one step along time (axis 0): zeros at t = 0."""
-    y = torch.zeros_like(x)
-    if x.shape[0] > 1:
-        y[1:] = x[:-1]
-    return y
+__all__ = ["Node", "Stateless", "Cell", "Cuba", "DelayLine"]
 
 
 class Node(torch.nn.Module):
@@ -241,9 +234,4 @@ class DelayLine(Node):
         return torch.gather(history, 0, index)[0], history
 
     def sequence(self, x, record=False):
-        steps = x.shape[0]
-        t = torch.arange(steps, device=x.device).reshape(steps, *([1] * self.steps.dim()))
-        source = t - self.steps  # (time, *shape)
-        valid = (source >= 0).unsqueeze(1)
-        index = source.clamp(min=0).unsqueeze(1).expand(x.shape)
-        return torch.where(valid, torch.gather(x, 0, index), torch.zeros((), dtype=x.dtype)), {}
+        return delay_sequence(x, self.steps.cpu(), time_axis=0), {}

@@ -16,7 +16,9 @@ import math
 import re
 from typing import Any
 
+import numpy as np
 import torch
+from nirverse.execution import delay_sequence, execute
 from nirverse.graph import Plan
 from rockpool.nn.modules.torch.torch_module import TorchModule
 
@@ -89,32 +91,16 @@ class GraphTorch(TorchModule):
         for name in plan.inputs:
             x = torch.as_tensor(inputs[name], dtype=self._torch_dtype)
             values[name] = x.reshape(x.shape[0], x.shape[1], math.prod(x.shape[2:]))  # -1 fails on size 0
-        batch, steps = values[plan.inputs[0]].shape[:2]
-        states: dict[str, dict[str, torch.Tensor]] = {}
-        for group in plan.groups:
-            if plan.is_cyclic(group):
-                if group in self._recurrent:
-                    self._run_recurrent(group, values, states)
-                else:
-                    self._run_stepwise(group, values, states, batch, steps)
-                continue
-            (name,) = group
-            if name in values:
-                continue
-            values[name] = self._run(name, self._drive(name, values), states)
+        ops = {n: _Operator(self._impls[n], self._record) for n in plan.order}
+        constructs = {group: self._recurrent_runner(group) for group in self._recurrent}
+        values, states = execute(plan, ops, values, dtype=self._torch_dtype, time_axis=1, record=self._record,
+                                 constructs=constructs, layout=lambda shape: (math.prod(shape),))
         self._record_dict = states
         outputs = {n: values[n] for n in plan.outputs}
         return outputs[plan.outputs[0]] if len(outputs) == 1 else outputs
 
-    def _drive(self, name: str, values: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The summed input sequence of ``name``; delayed edges shifted by one step."""
-        total = None
-        for edge in self._plan.incoming[name]:
-            x = values[edge.source]
-            if edge.delayed:
-                x = torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], dim=1)
-            total = x if total is None else total + x
-        return total
+    def _recurrent_runner(self, group: tuple):
+        return lambda values, states: self._run_recurrent(group, values, states)
 
     def _run(self, name: str, x: torch.Tensor, states: dict) -> torch.Tensor:
         impl = self._impls[name]
@@ -149,52 +135,58 @@ class GraphTorch(TorchModule):
         values[lif] = self._run(lif, drive, states)
         values[weights] = self._run(weights, values[lif], states)
 
-    def _run_stepwise(self, group: tuple, values: dict, states: dict, batch: int, steps: int) -> None:
-        """The literal per-step definition: each member once per step, in plan order, sample by sample."""
-        plan = self._plan
-        dtype = next(iter(values.values())).dtype
-        members = list(group)
-        for n in members:
-            values[n] = torch.zeros(batch, steps, math.prod(plan.out_shapes[n]), dtype=dtype)
-        buffers = {n: torch.zeros(batch, steps, math.prod(plan.in_shapes[n]), dtype=dtype)
-                   for n in members if self._impls[n].delay_steps is not None}
-        records: dict[str, dict[str, torch.Tensor]] = {}
-        for b in range(batch):
-            for n in members:
-                self._impls[n].reset()
-            for t in range(steps):
-                for n in members:
-                    x = torch.zeros(1, math.prod(plan.in_shapes[n]), dtype=dtype)
-                    for edge in plan.incoming[n]:
-                        if edge.delayed:
-                            if t > 0:
-                                x = x + values[edge.source][b : b + 1, t - 1]
-                        else:
-                            x = x + values[edge.source][b : b + 1, t]
-                    impl = self._impls[n]
-                    if impl.delay_steps is not None:
-                        buffers[n][b, t] = x[0]
-                        y = _delay(buffers[n][b : b + 1, : t + 1], impl.delay_steps)[:, -1]
-                    else:
-                        out, st = impl.sequence(x[:, None], self._record)
-                        y = out[:, 0]
-                        for k, v in st.items():
-                            rec = records.setdefault(n, {}).get(k)
-                            if rec is None:
-                                rec = records[n][k] = torch.zeros(batch, steps, v.shape[-1], dtype=dtype)
-                            rec[b, t] = v[0, 0]
-                    values[n][b, t] = y[0]
-        states.update(records)
+
+class _Operator:
+    """The executor's operator for one node's Rockpool modules.
+
+    Outside a cycle the modules run over the whole sequence from rest. Inside one they advance one step
+    per call, one sample at a time: Rockpool modules keep the state of batch element 0 between calls,
+    so the operator's state is every sample's snapshot of the modules' states (``module.state()``).
+    """
+
+    def __init__(self, impl: NodeImpl, record: bool) -> None:
+        self.impl, self.record = impl, record
+
+    def sequence(self, x: torch.Tensor, record: bool = False) -> tuple[torch.Tensor, dict]:
+        if self.impl.delay_steps is not None:
+            return _delay(x, self.impl.delay_steps), {}
+        self.impl.reset()
+        return self.impl.sequence(x, record)
+
+    def init_state(self, batch: int) -> tuple[list, list]:
+        if self.impl.delay_steps is not None:
+            return [], []  # the input history
+        self.impl.reset()
+        return [self._snapshot()] * batch, []
+
+    def step(self, x: torch.Tensor, state: tuple[list, list]) -> tuple[torch.Tensor, tuple[list, list]]:
+        if self.impl.delay_steps is not None:
+            history = state[0] + [x]
+            return _delay(torch.stack(history, 1), self.impl.delay_steps)[:, -1], (history, [])
+        ys, snapshots, records = [], [], []
+        for b, snapshot in enumerate(state[0]):
+            self._restore(snapshot)
+            out, st = self.impl.sequence(x[b : b + 1, None], self.record)
+            ys.append(out[:, 0])
+            records.append({k: v[:, 0] for k, v in st.items()})
+            snapshots.append(self._snapshot())
+        return torch.cat(ys), (snapshots, records)
+
+    def recorded(self, state: tuple[list, list]) -> dict[str, torch.Tensor]:
+        records = state[1]
+        return {k: torch.cat([r[k] for r in records]) for k in records[0]} if records else {}
+
+    def _snapshot(self) -> dict[tuple[int, str], torch.Tensor]:
+        return {(i, k): v.clone() for i, stage in enumerate(self.impl.stages) for k, v in stage.state().items()}
+
+    def _restore(self, snapshot: dict[tuple[int, str], torch.Tensor]) -> None:
+        for (i, k), v in snapshot.items():
+            setattr(self.impl.stages[i], k, v.clone())
 
 
 def _delay(x: torch.Tensor, steps) -> torch.Tensor:
     """:math:`y_t = x_{t-k}` per element (zeros before); ``x`` is (batch, time, N)."""
-    batch, length, n = x.shape
-    k = torch.as_tensor(steps, dtype=torch.long)
-    source = torch.arange(length).unsqueeze(1) - k.unsqueeze(0)  # (time, N)
-    valid = source >= 0
-    gathered = torch.gather(x, 1, source.clamp(min=0).unsqueeze(0).expand(batch, length, n))
-    return torch.where(valid.unsqueeze(0), gathered, torch.zeros((), dtype=x.dtype))
+    return delay_sequence(x, np.reshape(np.asarray(steps), x.shape[2:]), time_axis=1)
 
 
 def build_model(plan: Plan, dtype: str) -> GraphTorch:

@@ -65,6 +65,7 @@ from typing import Any
 import numpy as np
 import torch
 from nirverse.errors import UnsupportedNodeError
+from nirverse.execution import delay_sequence
 from nirverse.graph import Plan
 from torch import nn
 
@@ -329,12 +330,7 @@ class DelayOp(nn.Module):
 
     def sequence(self, x: torch.Tensor) -> torch.Tensor:
         """x: (time, batch, *shape)."""
-        T = x.shape[0]
-        t = torch.arange(T).reshape(T, *([1] * self.steps.ndim))
-        src = t - self.steps
-        idx = src.clamp(min=0).unsqueeze(1).expand(T, *x.shape[1:])
-        y = torch.gather(x, 0, idx)
-        return torch.where((src >= 0).unsqueeze(1), y, torch.zeros((), dtype=x.dtype))
+        return delay_sequence(x, self.steps.cpu(), time_axis=0)
 
     def init_state(self, x_like: torch.Tensor) -> torch.Tensor:
         return x_like.new_zeros((self.depth + 1, *x_like.shape))

@@ -1,11 +1,9 @@
 r"""The native model: a ``torch.nn.Module`` that executes a :class:`nirverse.Plan` with snnTorch neurons.
 
-Scheduling comes from the plan (never re-derived here): its strongly connected components
-(``plan.groups``) are run in order. A node outside any cycle receives its whole input sequence at once
-(a delayed edge shifts its source's sequence by one step, zeros at t = 0): torch layers run over
-time × batch in one call, an snnTorch neuron steps through time. The nodes of a cycle are stepped
-jointly, one time step at a time, in the plan's order, delayed edges reading the previous step.
-Tensors are time-major inside, ``(time, batch, *shape)``.
+Scheduling and stepping are the core executor's (:func:`nirverse.execution.execute`: groups in plan
+order, delayed edges, cycles stepped jointly); this module supplies one operator per node: torch layers
+run over time × batch in one call, an snnTorch neuron steps through time. Tensors are time-major
+inside, ``(time, batch, *shape)``.
 """
 
 from __future__ import annotations
@@ -13,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import torch
+from nirverse.execution import execute
 from torch import nn
 
 from ._from_nir import DelayOp, SnnNeuron, build_module
@@ -20,11 +19,6 @@ from ._from_nir import DelayOp, SnnNeuron, build_module
 __all__ = ["SnnTorchNetwork"]
 
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
-
-
-def _shift(x: torch.Tensor) -> torch.Tensor:
-    """The sequence delayed by one step (zeros at t = 0)."""
-    return torch.cat([x.new_zeros((1, *x.shape[1:])), x[:-1]]) if x.shape[0] else x
 
 
 class SnnTorchNetwork(nn.Module):
@@ -41,21 +35,12 @@ class SnnTorchNetwork(nn.Module):
         self.semantics = plan.semantics
         self.dtype = _DTYPES[dtype]
         self.node_names = tuple(plan.order)
-        index = {n: i for i, n in enumerate(self.node_names)}
         self.layers = nn.ModuleList(build_module(plan, n, self.dtype) for n in self.node_names)
         self.inputs = tuple(plan.inputs)
         self.outputs = tuple(plan.outputs)
-        self._index = index
-        # program: per group, (cyclic, [(node index, ((source index, delayed), ...))])
-        self._program = []
-        for group in plan.groups:
-            members = [
-                (index[n], tuple((index[e.source], e.delayed) for e in plan.incoming[n]))
-                for n in group
-                if n not in plan.inputs
-            ]
-            if members:
-                self._program.append((plan.is_cyclic(group), members))
+        self._operators = {
+            n: _operator(layer, plan.in_shapes[n], self.dtype) for n, layer in zip(self.node_names, self.layers)
+        }
 
     # -- execution -------------------------------------------------------------------------------
     def forward(self, inputs) -> dict[str, torch.Tensor]:
@@ -70,92 +55,87 @@ class SnnTorchNetwork(nn.Module):
             if len(self.inputs) != 1:
                 raise ValueError(f"this network has {len(self.inputs)} inputs {list(self.inputs)}: pass a dict")
             inputs = {self.inputs[0]: inputs}
-        values: list[torch.Tensor | None] = [None] * len(self.node_names)
-        for name in self.inputs:
-            x = torch.as_tensor(inputs[name]).to(self.dtype)
-            values[self._index[name]] = x.transpose(0, 1)
-        states: dict[int, dict[str, torch.Tensor]] = {}
-        for cyclic, members in self._program:
-            if cyclic:
-                self._run_cycle(members, values, states, record)
-                continue
-            ((i, incoming),) = members
-            x = None
-            for src, delayed in incoming:
-                s = _shift(values[src]) if delayed else values[src]
-                x = s if x is None else x + s
-            layer = self.layers[i]
-            if isinstance(layer, SnnNeuron):
-                values[i], traces = layer.sequence(x, record)
-                if traces:
-                    states[i] = traces
-            elif isinstance(layer, DelayOp):
-                values[i] = layer.sequence(x)
-            elif isinstance(layer, nn.Identity):
-                values[i] = x
-            else:
-                T, B = x.shape[:2]
-                y = layer(x.reshape(T * B, *x.shape[2:]))
-                values[i] = y.reshape(T, B, *y.shape[1:])
-        outputs = {n: values[self._index[n]].transpose(0, 1) for n in self.outputs}
-        recorded = {self.node_names[i]: {k: v.transpose(0, 1) for k, v in s.items()} for i, s in states.items()}
+        values = {n: torch.as_tensor(inputs[n]).to(self.dtype).transpose(0, 1) for n in self.inputs}
+        values, states = execute(self.plan, self._operators, values, dtype=self.dtype, time_axis=0, record=record)
+        outputs = {n: values[n].transpose(0, 1) for n in self.outputs}
+        recorded = {n: {k: v.transpose(0, 1) for k, v in s.items()} for n, s in states.items()}
         return outputs, recorded
 
-    def _run_cycle(self, members, values, states, record) -> None:
-        """Step the nodes of one strongly connected component jointly through time."""
-        T, B = next(v for v in values if v is not None).shape[:2]
-        plan = self.plan
-        outs = {i: [] for i, _ in members}
-        mems: dict[int, list] = {i: [] for i, _ in members}
-        syns: dict[int, list] = {i: [] for i, _ in members}
-        state = {}
-        current: dict[int, torch.Tensor] = {}
-        previous: dict[int, torch.Tensor] = {}
-        member_ids = {i for i, _ in members}
-        for i, _ in members:
-            layer = self.layers[i]
-            shape = plan.out_shapes[self.node_names[i]]
-            previous[i] = torch.zeros((B, *shape), dtype=self.dtype)
-            if isinstance(layer, SnnNeuron):
-                state[i] = layer.init_state(B)
-            elif isinstance(layer, DelayOp):
-                state[i] = layer.init_state(torch.zeros((B, *plan.in_shapes[self.node_names[i]]), dtype=self.dtype))
-        for t in range(T):
-            for i, incoming in members:
-                x = None
-                for src, delayed in incoming:
-                    if src in member_ids:
-                        s = previous[src] if delayed else current[src]
-                    else:
-                        seq = values[src]
-                        if delayed:
-                            s = seq[t - 1] if t else torch.zeros_like(seq[0])
-                        else:
-                            s = seq[t]
-                    x = s if x is None else x + s
-                layer = self.layers[i]
-                if isinstance(layer, SnnNeuron):
-                    y, state[i] = layer.step(layer.drive(x), state[i])
-                    if record:
-                        mems[i].append(layer.mem_of(state[i]))
-                        if layer.cuba:
-                            syns[i].append(state[i][0])
-                elif isinstance(layer, DelayOp):
-                    y, state[i] = layer.step(x, state[i])
-                elif isinstance(layer, nn.Identity):
-                    y = x
-                else:
-                    y = layer(x)
-                current[i] = y
-                outs[i].append(y)
-            previous = dict(current)
-        for i, _ in members:
-            shape = plan.out_shapes[self.node_names[i]]
-            values[i] = torch.stack(outs[i]) if T else torch.zeros((0, B, *shape), dtype=self.dtype)
-            layer = self.layers[i]
-            if isinstance(layer, SnnNeuron) and record:
-                if T:
-                    states[i] = layer.traces(values[i], mems[i], syns[i])
-                else:
-                    empty = torch.zeros((0, B, *shape), dtype=self.dtype)
-                    states[i] = {k: empty for k in layer.state_names}
+
+class _NeuronOperator:
+    """The executor's operator for an snnTorch neuron; the state also keeps the last two spikes,
+    so ``recorded`` gives ``v`` (and ``i``) per step exactly as :meth:`SnnNeuron.traces` does."""
+
+    def __init__(self, layer: SnnNeuron) -> None:
+        self.layer = layer
+
+    def init_state(self, batch: int) -> tuple:
+        inner = self.layer.init_state(batch)
+        zero = torch.zeros_like(self.layer.mem_of(inner))
+        return inner, zero, zero
+
+    def step(self, x: torch.Tensor, state: tuple) -> tuple[torch.Tensor, tuple]:
+        inner, spk, _ = state
+        y, inner = self.layer.step(self.layer.drive(x), inner)
+        return y, (inner, y if self.layer.spiking else torch.zeros_like(y), spk)
+
+    def recorded(self, state: tuple) -> dict[str, torch.Tensor]:
+        inner, spk, prev = state
+        out = {"v": self.layer.v(self.layer.mem_of(inner), spk)}
+        if self.layer.cuba:
+            out["i"] = self.layer.i(inner[0], prev)
+        return out
+
+    def sequence(self, x: torch.Tensor, record: bool = False):
+        return self.layer.sequence(x, record)
+
+
+class _DelayOperator:
+    """The executor's operator for a :class:`DelayOp` (per-element delay line)."""
+
+    def __init__(self, layer: DelayOp, in_shape: tuple[int, ...], dtype: torch.dtype) -> None:
+        self.layer, self.in_shape, self.dtype = layer, in_shape, dtype
+
+    def init_state(self, batch: int) -> torch.Tensor:
+        return self.layer.init_state(torch.zeros((batch, *self.in_shape), dtype=self.dtype))
+
+    def step(self, x: torch.Tensor, state: torch.Tensor):
+        return self.layer.step(x, state)
+
+    def recorded(self, state) -> dict:
+        return {}
+
+    def sequence(self, x: torch.Tensor, record: bool = False):
+        return self.layer.sequence(x), {}
+
+
+class _LayerOperator:
+    """The executor's operator for a stateless torch layer, run over time × batch in one call."""
+
+    def __init__(self, layer: nn.Module) -> None:
+        self.layer = layer
+        self.identity = isinstance(layer, nn.Identity)
+
+    def init_state(self, batch: int) -> None:
+        return None
+
+    def step(self, x: torch.Tensor, state: None):
+        return (x if self.identity else self.layer(x)), state
+
+    def recorded(self, state) -> dict:
+        return {}
+
+    def sequence(self, x: torch.Tensor, record: bool = False):
+        if self.identity:
+            return x, {}
+        T, B = x.shape[:2]
+        y = self.layer(x.reshape(T * B, *x.shape[2:]))
+        return y.reshape(T, B, *y.shape[1:]), {}
+
+
+def _operator(layer: nn.Module, in_shape: tuple[int, ...], dtype: torch.dtype):
+    if isinstance(layer, SnnNeuron):
+        return _NeuronOperator(layer)
+    if isinstance(layer, DelayOp):
+        return _DelayOperator(layer, in_shape, dtype)
+    return _LayerOperator(layer)

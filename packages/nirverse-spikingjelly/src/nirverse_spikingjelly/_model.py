@@ -1,10 +1,8 @@
 """``SpikingJellyGraph``: the torch module that runs a NIR graph's SpikingJelly modules in the core's order.
 
-The schedule is the core :class:`~nirverse.Plan`'s: groups (strongly connected components) in dependency
-order. A node outside any cycle receives its whole input sequence at once (a delayed edge shifts it by one
-step) and its SpikingJelly modules run it in multi-step mode; the nodes of a cycle are advanced jointly,
-one step at a time, in the plan's order. Values arriving on several edges are summed in the order the
-plan lists the edges.
+The schedule and the stepping are the core executor's (:func:`nirverse.execution.execute`). Each node's
+operator runs its SpikingJelly modules in multi-step mode: over the whole input sequence outside any
+cycle, one-step chunks inside one.
 """
 
 from __future__ import annotations
@@ -13,15 +11,11 @@ from collections.abc import Mapping
 
 import torch
 from nirverse import Plan, Semantics
+from nirverse.execution import execute
 
 from ._nodes import Node
 
 __all__ = ["SpikingJellyGraph"]
-
-
-def shifted(x: torch.Tensor) -> torch.Tensor:
-    """The sequence delayed by one step along time (axis 0): zeros at t = 0."""
-    return torch.cat([torch.zeros_like(x[:1]), x[:-1]]) if x.shape[0] else x
 
 
 class SpikingJellyGraph(torch.nn.Module):
@@ -40,8 +34,6 @@ class SpikingJellyGraph(torch.nn.Module):
         # ModuleDict keys may not contain '.', flattened names do ("sub.lif")
         self._keys = {name: f"n{i}_" + name.replace(".", "__") for i, name in enumerate(plan.order)}
         self.layers_ = torch.nn.ModuleDict({self._keys[n]: nodes[n] for n in plan.order})
-        self._incoming = {n: tuple((e.source, e.delayed) for e in plan.incoming[n]) for n in plan.order}
-        self._schedule = tuple((group, plan.is_cyclic(group)) for group in plan.groups)
 
     @property
     def layers(self) -> dict[str, Node]:
@@ -53,57 +45,36 @@ class SpikingJellyGraph(torch.nn.Module):
         if not isinstance(inputs, Mapping):
             (name,) = plan.inputs
             inputs = {name: inputs}
-        values: dict[str, torch.Tensor] = {n: torch.as_tensor(inputs[n]).to(self.dtype) for n in plan.inputs}
-        steps, batch = next(iter(values.values())).shape[:2]
-        states: dict[str, dict[str, torch.Tensor]] = {}
-        for group, cyclic in self._schedule:
-            if cyclic:
-                self._step_group(group, values, states, steps, batch, record)
-                continue
-            (name,) = group
-            if name in values:
-                continue
-            x = None
-            for source, delayed in self._incoming[name]:
-                src = shifted(values[source]) if delayed else values[source]
-                x = src if x is None else x + src
-            node = self.layers_[self._keys[name]]
-            if not steps:
-                values[name], traces = self._empty(name, node, batch, record)
-            else:
-                node.start(batch, self.dtype, record)
-                values[name], traces = node.chunk(x, record)
-            if traces:
-                states[name] = traces
+        values = {n: torch.as_tensor(inputs[n]).to(self.dtype) for n in plan.inputs}
+        ops = {n: _Operator(node, plan.out_shapes[n], self.dtype, record) for n, node in self.layers.items()}
+        values, states = execute(plan, ops, values, dtype=self.dtype, time_axis=0, record=record)
         return {n: values[n] for n in plan.outputs}, states
 
-    def _empty(self, name, node, batch, record):
-        """Zero steps: an empty output (and empty states) of the node's shape."""
-        empty = torch.zeros((0, batch, *self.plan.out_shapes[name]), dtype=self.dtype)
-        return empty, ({k: empty for k in node.state_names} if record else {})
 
-    def _step_group(self, group, values, states, steps, batch, record) -> None:
-        """Advance the nodes of a cycle jointly, one step at a time (the literal per-step definition)."""
-        plan = self.plan
-        members = [n for n in group if n not in plan.inputs]
-        nodes = {n: self.layers_[self._keys[n]] for n in members}
-        for n in members:
-            values[n] = torch.zeros((steps, batch, *plan.out_shapes[n]), dtype=self.dtype)
-            nodes[n].start(batch, self.dtype, record)
-        traces: dict[str, dict[str, list]] = {n: {} for n in members}
-        for t in range(steps):
-            for n in members:
-                x = torch.zeros((1, batch, *plan.in_shapes[n]), dtype=self.dtype)
-                for source, delayed in self._incoming[n]:
-                    if delayed and t == 0:
-                        continue
-                    x = x + values[source][t - 1 if delayed else t].unsqueeze(0)
-                y, recorded = nodes[n].chunk(x, record)
-                values[n][t] = y[0]
-                for k, v in recorded.items():
-                    traces[n].setdefault(k, []).append(v)
-        for n in members:
-            if traces[n]:
-                states[n] = {k: torch.cat(v) for k, v in traces[n].items()}
-            elif record and nodes[n].state_names:
-                states[n] = {k: values[n][:0].clone() for k in nodes[n].state_names}
+class _Operator:
+    """The executor's operator for a :class:`Node`: its SpikingJelly modules run in multi-step mode,
+    a whole sequence outside cycles and one-step chunks inside one (the modules keep their state)."""
+
+    def __init__(self, node: Node, out_shape: tuple[int, ...], dtype: torch.dtype, record: bool) -> None:
+        self.node, self.out_shape, self.dtype, self.record = node, tuple(out_shape), dtype, record
+        self.last: dict[str, torch.Tensor] = {}
+
+    def init_state(self, batch: int) -> None:
+        self.node.start(batch, self.dtype, self.record)
+        zero = torch.zeros((batch, *self.out_shape), dtype=self.dtype)
+        self.last = {k: zero for k in self.node.state_names} if self.record else {}
+
+    def step(self, x: torch.Tensor, state: None) -> tuple[torch.Tensor, None]:
+        y, recorded = self.node.chunk(x.unsqueeze(0), self.record)
+        self.last = {k: v[0] for k, v in recorded.items()}
+        return y[0], state
+
+    def recorded(self, state: None) -> dict[str, torch.Tensor]:
+        return self.last
+
+    def sequence(self, x: torch.Tensor, record: bool = False):
+        if not x.shape[0]:  # zero steps: an empty output (and empty states) of the node's shape
+            empty = torch.zeros((0, *x.shape[1:2], *self.out_shape), dtype=self.dtype)
+            return empty, ({k: empty for k in self.node.state_names} if record else {})
+        self.node.start(x.shape[1], self.dtype, record)
+        return self.node.chunk(x, record)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..execution import delay_sequence
 from .operator import Operator
 
 
@@ -26,9 +27,4 @@ class Delay(Operator):
         return y, {"history": history, "t": state["t"] + 1}
 
     def sequence(self, x: np.ndarray, record: bool = False) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        steps = x.shape[1]
-        t = np.arange(steps).reshape((steps,) + (1,) * self.steps.ndim)
-        source = t - self.steps  # (time, *shape)
-        valid = source >= 0
-        gathered = np.take_along_axis(x, np.broadcast_to(np.clip(source, 0, None), x.shape), axis=1)
-        return np.where(valid, gathered, 0).astype(x.dtype, copy=False), {}
+        return delay_sequence(x, self.steps, time_axis=1), {}

@@ -22,6 +22,10 @@ class Operator:
     def init(self, batch: int) -> Any:
         return None
 
+    def init_state(self, batch: int) -> Any:
+        """The executor's name for :meth:`init` (:class:`nirverse.execution.NodeOperator`)."""
+        return self.init(batch)
+
     def step(self, x: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
         raise NotImplementedError
 

@@ -5,17 +5,21 @@ edge). A node outside any cycle receives its whole input sequence at once -- an 
 source's sequence, shifted by one step when the edge is delayed -- and runs vectorised over time. The
 nodes of a cycle are stepped jointly, one time step at a time, in the plan's order. Both paths give
 the numbers of the literal per-step definition (``stepwise=True`` forces the literal one; a test checks
-they agree). Stepped groups -- cycles and neuron nodes -- run on the compiled kernel of
-:mod:`~nirverse.reference.compiled` when numba is installed (``nirverse-core[fast]``) and the group's
-nodes are ones it handles; tests prove it equal to the literal stepping.
+they agree). The stepping itself is the core executor's (:func:`nirverse.execution.execute`); this
+module supplies the reference's per-node operators. Stepped groups -- cycles and neuron nodes -- run on
+the compiled kernel of :mod:`~nirverse.reference.compiled` (handed to the executor as the group's
+construct) when numba is installed (``nirverse-core[fast]``) and the group's nodes are ones it handles;
+tests prove it equal to the literal stepping.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 
 import numpy as np
 
+from ..execution import execute
 from ..graph import Plan
 from . import compiled
 from .conv import Conv, Pool2d
@@ -51,13 +55,6 @@ def make_operator(plan: Plan, name: str, dtype: np.dtype) -> Operator:
     return Neuron(kind, p, plan.semantics, dtype)
 
 
-def _shifted(x: np.ndarray) -> np.ndarray:
-    """The sequence delayed by one step: zeros at t = 0."""
-    y = np.zeros_like(x)
-    y[:, 1:] = x[:, :-1]
-    return y
-
-
 def simulate(
     plan: Plan,
     inputs: Mapping[str, np.ndarray],
@@ -72,31 +69,17 @@ def simulate(
     """
     dtype = np.dtype(dtype)
     values: dict[str, np.ndarray] = {n: np.asarray(inputs[n], dtype=dtype) for n in plan.inputs}
-    batch, steps = next(iter(values.values())).shape[:2]
-    states: dict[str, dict[str, np.ndarray]] = {}
     ops = {n: make_operator(plan, n, dtype) for n in plan.order}
     if pre_reset:
         for op in ops.values():
             op.keep_pre_reset = True
-    groups = [tuple(plan.order)] if stepwise else plan.groups
-    for group in groups:
-        if not stepwise and _stepped(plan, group) and compiled.eligible(plan, group, ops, dtype):
-            compiled.run_group(plan, group, ops, values, states, batch, steps, record)
-            continue
-        if not stepwise and not plan.is_cyclic(group):
-            (name,) = group
-            if name in values:  # an Input node
-                continue
-            x = None
-            for edge in plan.incoming[name]:
-                src = values[edge.source]
-                src = _shifted(src) if edge.delayed else src
-                x = src if x is None else x + src
-            values[name], traces = ops[name].sequence(x, record)
-            if traces:
-                states[name] = traces
-            continue
-        _run_stepwise(plan, group, ops, values, states, batch, steps, dtype, record)
+    batch, steps = next(iter(values.values())).shape[:2]
+    constructs = {} if stepwise else {
+        group: partial(compiled.run_group, plan, group, ops, batch=batch, steps=steps, record=record)
+        for group in plan.groups if _stepped(plan, group) and compiled.eligible(plan, group, ops, dtype)
+    }
+    values, states = execute(plan, ops, values, dtype=dtype, time_axis=1, record=record, stepwise=stepwise,
+                             constructs=constructs)
     outputs = {n: values[n] for n in plan.outputs}
     return outputs, states
 
@@ -104,37 +87,3 @@ def simulate(
 def _stepped(plan: Plan, group: tuple[str, ...]) -> bool:
     """Whether ``group`` steps through time: a cycle, or a neuron (stateless nodes vectorise over time)."""
     return plan.is_cyclic(group) or any(plan.is_neuron(n) for n in group)
-
-
-def _run_stepwise(plan, group, ops, values, states, batch, steps, dtype, record) -> None:
-    """Step the nodes of ``group`` jointly through time (the literal per-step definition)."""
-    members = [n for n in group if n not in plan.inputs]
-    for n in members:
-        values[n] = np.zeros((batch, steps, *plan.out_shapes[n]), dtype)
-    op_states = {n: ops[n].init(batch) for n in members}
-    if record and steps == 0:  # zero steps: empty traces, as for the vectorised path
-        for n in members:
-            traces = {k: np.empty((batch, 0, *v.shape[1:]), dtype) for k, v in ops[n].recorded(op_states[n]).items()}
-            if traces:
-                states[n] = traces
-    for t in range(steps):
-        for n in members:
-            x = None
-            for edge in plan.incoming[n]:
-                if edge.delayed:
-                    if t == 0:
-                        continue
-                    src = values[edge.source][:, t - 1]
-                else:
-                    src = values[edge.source][:, t]
-                x = src if x is None else x + src
-            if x is None:
-                x = np.zeros((batch, *plan.in_shapes[n]), dtype)
-            y, op_states[n] = ops[n].step(x, op_states[n])
-            values[n][:, t] = y
-            if record:
-                for k, v in ops[n].recorded(op_states[n]).items():
-                    trace = states.setdefault(n, {}).get(k)
-                    if trace is None:
-                        trace = states[n][k] = np.zeros((batch, steps, *v.shape[1:]), dtype)
-                    trace[:, t] = v
