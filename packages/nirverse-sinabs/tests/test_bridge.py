@@ -146,7 +146,7 @@ def test_catalogue_sweep():
     LIF/LI with v_leak ≠ 0 (so every feedforward, nested, delay, threshold and recurrent LIF graph),
     Linear/Scale/Threshold/AvgPool2d/Delay (no mapping: nirtorch's graph breaks), Conv1d with groups (in_channels
     not multiplied by groups), the conv stack, recurrent CubaLIF graphs and both Braille RNNs (KeyError); and on
-    all 20 graphs whose paths reconverge or fan out (their LIFs leak towards v_leak ≠ 0)."""
+    all 20 graphs whose paths reconverge or fan out (the reason per graph is in the verdicts)."""
     verdicts = _sweep()
     agrees = sorted(k for k, v in verdicts.items() if v == "agrees")
     raises = {k: v for k, v in verdicts.items() if v.startswith("raises")}
