@@ -31,7 +31,11 @@ from typing import Any
 
 __all__ = ["Outcome", "Isolated", "call_isolated", "isolates", "backend_child", "run_backend", "OK", "RAISED", "CRASHED", "TIMED_OUT", "OUT_OF_MEMORY"]
 
-OK, RAISED, CRASHED, TIMED_OUT, OUT_OF_MEMORY = "ok", "raised", "crashed", "timed_out", "out_of_memory"
+OK = "ok"
+RAISED = "raised"
+CRASHED = "crashed"
+TIMED_OUT = "timed_out"
+OUT_OF_MEMORY = "out_of_memory"
 
 #: default limits of one isolated call; override per call or with these environment variables
 DEFAULT_TIME_LIMIT = float(os.environ.get("NIRVERSE_ISOLATION_TIME_LIMIT", 600))
