@@ -186,7 +186,9 @@ def _margin(plan: Plan, states: dict[str, dict[str, np.ndarray]]) -> float:
     smallest = math.inf
     for name, rec in states.items():
         if "u" in rec:
-            smallest = min(smallest, float(np.min(np.abs(rec["u"] - plan.params[name]["v_threshold"]))))
+            params = plan.params[name]
+            threshold = params["v_threshold"] if "v_threshold" in params else params["threshold"]
+            smallest = min(smallest, float(np.min(np.abs(rec["u"] - threshold))))
     return smallest
 
 
