@@ -70,10 +70,11 @@ def run_backend(backend: str, case: FuzzCase) -> dict[str, Any]:
 
 def refusal_reason(exc: BaseException) -> str:
     """A refusal's reason with node names and numbers taken out, so that equal reasons count together."""
-    message = str(exc)
+    message = str(exc).split(" (expected ")[0]
     message = re.sub(r"^node '[^']*', ", "", message)
-    message = re.sub(r"'[^']*\.[^']*'|\b\d+(\.\d+)?(e-?\d+)?\b", "N", message)
-    return f"{type(exc).__name__}: {message[:140]}"
+    message = re.sub(r"-?\b\d+(\.\d*)?(e[-+]?\d+)?", "N", message)
+    message = re.sub(r"\((N, )*N,?\)", "N", message)
+    return f"{type(exc).__name__}: {message[:160]}"
 
 
 def reference(case: FuzzCase):

@@ -39,7 +39,7 @@ def cmd_fuzz(args) -> int:
     from ..backends import available_backends
     from .fuzz import FAILURES, Fuzzer
 
-    console = Console()
+    console = Console() if Console().is_terminal else Console(width=200)
     if args.merge:
         result = merge([json.loads(Path(p).read_text()) for p in args.merge])
         Path(args.json or "fuzz.json").write_text(json.dumps(result, indent=1) + "\n")
