@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
-
 import nirverse  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 from nirverse.graph import prepare  # noqa: E402
 from nirverse.isolation import Outcome  # noqa: E402
 from nirverse.testing import fuzz, strategies  # noqa: E402
 from nirverse.testing.shrink import shrink  # noqa: E402
 from nirverse.validation import NODE_TYPES  # noqa: E402
+
 
 def fast(n: int):
     return settings(max_examples=n, database=None, deadline=None, phases=[Phase.generate],
@@ -61,7 +61,7 @@ def test_parameters_span_the_valid_range(drawn):
     taus, thresholds, resets = [], [], []
     for case in drawn:
         plan = prepare(case.graph, case.semantics)
-        for name, p in plan.params.items():
+        for _name, p in plan.params.items():
             for key in ("tau", "tau_mem", "tau_syn"):
                 if key in p:
                     taus += list((p[key] / case.semantics.dt).ravel())

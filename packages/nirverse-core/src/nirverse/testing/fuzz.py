@@ -56,6 +56,13 @@ class FuzzVerdict:
         return other.verdict == self.verdict and (self.verdict != ERROR or other.reason == self.reason)
 
 
+def import_backend(backend: str) -> bool:
+    """(in the child) Import ``backend``'s plugin and framework; whether it is available."""
+    from ..backends import backend_info
+
+    return backend_info(backend).available
+
+
 def run_backend(backend: str, case: FuzzCase) -> dict[str, Any]:
     """(in the child) Run ``case`` on ``backend``; a typed refusal is returned, anything else raises."""
     from .. import run
@@ -130,9 +137,17 @@ class Runner:
         for child in self.children.values():
             child.close()
 
+    def warm_up(self, backend: str) -> None:
+        """Start the child and import the framework outside the time limit of a run (first import of torch,
+        JAX or Brian2 on a busy machine can take longer than a whole run is allowed)."""
+        child = self.children[backend]
+        if not child.alive:
+            child.call(import_backend, backend, time_limit=max(600.0, child.time_limit))
+
     def verdict(self, backend: str, case: FuzzCase, expected=None) -> FuzzVerdict:
         if expected is None:
             expected = reference(case)
+        self.warm_up(backend)
         outcome = self.children[backend].call(run_backend, backend, case)
         return classify(backend, outcome, expected, case.dtype)
 
@@ -240,17 +255,22 @@ class Fuzzer:
         self.findings: list[dict[str, Any]] = []
         self.family_counts: Counter = Counter()
         self.done = 0
+        self.started = time.time()
 
     def run(self) -> dict[str, Any]:
         """Fuzz; return the JSON summary (see :func:`summary`)."""
-        from ..backends import backend_info
-
-        started = time.time()
+        self.started = time.time()
         self.runner = Runner(self.backends, self.time_limit, self.memory_limit)
         try:
             self._drive()
         finally:
             self.runner.close()
+        return self.summary()
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON summary of the graphs done so far (see :func:`summary`)."""
+        from ..backends import backend_info
+
         versions = {}
         for b in self.backends:
             try:
@@ -260,7 +280,7 @@ class Fuzzer:
         settings = {"time_limit": self.time_limit, "memory_limit": self.memory_limit, "families": self.families,
                     "shrink_budget": self.shrink_budget}
         return summary(self.tallies, self.refusals, self.findings, seed=self.seed, graphs=self.done,
-                       started=started, settings=settings, versions=versions, families=self.family_counts)
+                       started=self.started, settings=settings, versions=versions, families=self.family_counts)
 
     def _drive(self) -> None:
         from hypothesis import HealthCheck, Phase, given, settings

@@ -34,7 +34,14 @@ def _line(tallies: dict[str, Counter]) -> str:
 
 def cmd_fuzz(args) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from ..backends import available_backends
     from .fuzz import FAILURES, Fuzzer
@@ -52,6 +59,8 @@ def cmd_fuzz(args) -> int:
 
         def advance(done: int, tallies: dict[str, Counter]) -> None:
             progress.update(task, completed=done, description=_line(tallies))
+            if args.json and done % 25 == 0:  # a checkpoint: a long run stopped early still has its counts
+                _write(args.json, fuzzer.summary())
 
         fuzzer = Fuzzer(names, seed=args.seed, graphs=args.graphs, time_limit=args.time_limit,
                         memory_limit=int(args.memory_limit * 2**30), out=Path(args.out),
@@ -60,11 +69,15 @@ def cmd_fuzz(args) -> int:
         result = fuzzer.run()
     _print(console, result)
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+        _write(args.json, result)
         console.print(f"summary: {args.json}")
     bad = sum(b["counts"][v] for b in result["backends"].values() for v in FAILURES)
     return 1 if args.strict and bad else 0
+
+
+def _write(path: str, result: dict) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(result, indent=1) + "\n")
 
 
 def _print(console, result: dict) -> None:
