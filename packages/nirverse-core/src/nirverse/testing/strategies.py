@@ -11,8 +11,10 @@ r"""Hypothesis strategies for random *valid* NIR graphs, inputs and semantics (`
 Inputs are *margin-checked*: the reference's pre-threshold values (membranes before reset and the inputs
 of Threshold nodes) stay at least :math:`m (1 + \max|u|)` away from their thresholds, with
 :math:`m = 10^{-9}` in float64 (a rounding-level tie between two correct simulators is not a bug) and
-:math:`m = 10^{-4}` in float32 (the semantics note's margin), and a float32 case must also be identical
-to the float64 reference under the float32 tolerance. A draw whose inputs never pass is rejected.
+:math:`m = 10^{-4}` in float32 (the semantics note's margin), and the reference's own float32 run must
+stay within a tenth of the float32 tolerance of its float64 run, outputs and states (an unstable euler leak,
+:math:`\tau < \Delta t/2`, amplifies rounding every step, and two correct float32 simulators round
+differently). A draw whose inputs never pass is rejected.
 
 Third-party backends can use these directly::
 
@@ -383,9 +385,7 @@ def margin(plan, states: dict[str, dict[str, np.ndarray]]) -> tuple[float, float
 
 def margin_ok(plan, inputs: dict[str, np.ndarray], dtype: str) -> bool:
     """Whether ``inputs`` keep every pre-threshold value of the reference far enough from its threshold
-    (see the module docstring), and, in float32, whether the reference's own float32 run is identical."""
-    from ..api import Result
-    from ..compare import compare
+    (see the module docstring), and, in float32, whether the reference's own float32 run stays close."""
     from ..reference import simulate
 
     with np.errstate(all="ignore"):
@@ -396,14 +396,32 @@ def margin_ok(plan, inputs: dict[str, np.ndarray], dtype: str) -> bool:
         if not smallest >= MARGINS[dtype] * (1.0 + largest):
             return False
         if dtype == "float32":
-            out32, _ = simulate(plan, inputs, "float32")
-            a, b = Result(out32, spiking=_spiking(plan)), Result(outputs, spiking=_spiking(plan))
-            return compare(a, b, dtype="float32").identical
+            return _float32_close(plan, inputs, outputs, states)
     return True
 
 
-def _spiking(plan) -> dict[str, bool]:
-    return {n: plan.output_is_spikes(n) for n in plan.outputs}
+def _float32_close(plan, inputs, outputs, states) -> bool:
+    """The reference's own float32 run: the same spikes, and outputs and states within a tenth of the float32
+    tolerance (another correct float32 simulator rounds differently; an unstable euler leak, tau < dt/2,
+    amplifies that every step)."""
+    from ..compare import TOLERANCES, raster_mismatches
+
+    out32, states32 = simulate_f32(plan, inputs)
+    tol = TOLERANCES["float32"] / 10
+    pairs = [(out32[n], outputs[n], plan.output_is_spikes(n)) for n in outputs]
+    pairs += [(states32[n][k], v, False) for n, s in states.items() for k, v in s.items() if k != "u"]
+    for a, b, raster in pairs:
+        if raster and raster_mismatches(a, b):
+            return False
+        if not raster and not np.all(np.abs(a.astype(np.float64) - b) <= tol * (1 + np.abs(b))):
+            return False
+    return True
+
+
+def simulate_f32(plan, inputs):
+    from ..reference import simulate
+
+    return simulate(plan, inputs, "float32", record=True)
 
 
 @st.composite
