@@ -236,3 +236,12 @@ def test_delayed_edges_use_nengo_synapses_not_python():
     net = from_nir(_lif_graph(), sem)
     synapses = [c.synapse for c in net.all_connections if c.synapse is not None]
     assert synapses and all(isinstance(s, nengo.synapses.LinearFilter) and not s.analog for s in synapses)
+
+
+def test_equal_neuron_types_stay_separate_operators():
+    """Issue 20 (fuzz): two I nodes with the same parameters in a chain; Nengo's optimiser merged their
+    SimNeurons into one operator over 8 neurons with the 4-neuron arrays of one of them."""
+    from nirverse.testing import load_cases, run_case
+
+    (case,) = load_cases(["fuzz-nengo-equal-i-nodes-exp-subtract-1step"])
+    assert run_case("nengo", case).status == "identical"

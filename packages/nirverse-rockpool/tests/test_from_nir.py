@@ -147,3 +147,15 @@ def test_paper_lif_spikes_at_460_510_710_760():
     result = nirverse.run(case.graph(), case.inputs, case.semantics, backend="rockpool")
     (out,) = result.outputs.values()
     assert np.flatnonzero(out[0, :, 0]).tolist() == [460, 510, 710, 760]
+
+
+@pytest.mark.parametrize("case_id", ["fuzz-rockpool-i-self-loop-batch-euler-subtract-1step",
+                                     "fuzz-rockpool-cubalif-zero-r-exp-value-imm-f32"])
+def test_fuzz_findings(case_id):
+    """Issue 20: an I neuron in a stepped loop carried one sample's state into the next (now identical); a
+    CubaLIF whose r*kappa is 0 in float32 gave NaN currents (now refused)."""
+    from nirverse.testing import run_case
+
+    (case,) = load_cases([case_id])
+    verdict = run_case("rockpool", case)
+    assert verdict.status == ("unsupported" if case.dtype == "float32" else "identical"), verdict.summary()

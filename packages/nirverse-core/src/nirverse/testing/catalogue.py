@@ -176,6 +176,15 @@ def _fuzz_specs() -> list[CaseSpec]:
         ("fuzz-nested-neuron-to-outputs-euler-value-1step", _sem("euler", "value", "one-step"), "float64",
          "an I neuron three subgraphs deep whose inner Outputs lead to the top-level Output only: not delayed "
          "under one-step latency, as in the flat twin"),
+        ("fuzz-rockpool-i-self-loop-batch-euler-subtract-1step", _sem("euler", "subtract", "one-step", dt=5e-4),
+         "float64", "an I neuron with a self-loop, two samples (Rockpool started sample 2 where sample 1 ended)"),
+        ("fuzz-rockpool-cubalif-zero-r-exp-value-imm-f32", _sem("exp", "value", dt=1e-4), "float32",
+         "CubaLIF with r*kappa 0 in float32 (Rockpool's read-back current was NaN)"),
+        ("fuzz-nengo-equal-i-nodes-exp-subtract-1step", _sem("exp", "subtract", "one-step", dt=1e-4), "float64",
+         "two I nodes with equal parameters in a chain (Nengo merged them into one operator and failed)"),
+        ("fuzz-brian2-if-threshold-loop-euler-subtract-imm", _sem("euler", "subtract", dt=1e-4), "float64",
+         "IF (negative threshold) -> Threshold -> back into the IF, immediate latency (Brian2 cleared the spike "
+         "before the Threshold copied its output for the back-edge)"),
     ]
     return [CaseSpec(cid, "fuzz", description, sem, lambda cid=cid: load(data_dir() / FUZZ / f"{cid}.nir"),
                      inputs="stored", dtype=dtype, provenance=found)
