@@ -114,4 +114,5 @@ def merge(summaries: list[dict]) -> dict:
     for b in out["backends"].values():
         b["counts"], b["refusals"] = dict(b["counts"]), dict(b["refusals"].most_common())
     out["families"] = dict(out["families"])
+    out["seed"] = sorted(set(out["seed"]))
     return out
