@@ -198,6 +198,50 @@ def write_levels(out: Path) -> str:
         why = found.get(name, "the plugin is not installed where this page was built")
         (out / f"levels-{name}.md").write_text(grid_markdown(name) if why is None else f"(not generated here: {why})\n")
     return f"levels of {', '.join(names) or 'no backend'}"
+FUZZ_VERDICTS = ("identical", "refused", "deviating", "error", "crashed", "timed_out")
+
+
+def load_fuzz(folders: list[Path]) -> dict[str, dict]:
+    """The newest fuzz summary per backend (`nirverse fuzz --json`, any *.json with a "fuzz" key)."""
+    latest: dict[str, dict] = {}
+    for folder in folders:
+        for path in sorted(folder.glob("*.json")):
+            data = json.loads(path.read_text())
+            if not isinstance(data, dict) or "fuzz" not in data:
+                continue
+            for name, entry in data["backends"].items():
+                if name not in latest or str(data.get("written")) >= str(latest[name]["written"]):
+                    latest[name] = entry | {"written": data.get("written"), "seed": data.get("seed")}
+    return latest
+
+
+def fuzz_table(latest: dict[str, dict]) -> str:
+    """Per backend: random graphs run, the count of every verdict, and the refusal rates by reason."""
+    if not latest:
+        return "(no fuzz summary yet: run `nirverse fuzz --json results/fuzz.json`)\n"
+    lines = ["| backend | version | graphs | " + " | ".join(FUZZ_VERDICTS) + " | seed | run |",
+             "|---" * (len(FUZZ_VERDICTS) + 5) + "|"]
+    for name in sorted(latest):
+        e = latest[name]
+        lines.append(f"| {name} | {e.get('version') or '-'} | {e['graphs']} | "
+                     + " | ".join(str(e["counts"].get(v, 0)) for v in FUZZ_VERDICTS)
+                     + f" | {e.get('seed')} | {e.get('written') or '-'} |")
+    lines += ["", "Refusals by reason (share of that backend's graphs):", ""]
+    for name in sorted(latest):
+        e = latest[name]
+        for reason, count in e["refusals"].items():
+            share = 100.0 * count / max(e["graphs"], 1)
+            lines.append(f"- {name}: {count} ({share:.1f} %) — {_cell(reason)}")
+    findings = [f for e in latest.values() for f in e.get("findings", [])]
+    if findings:
+        lines += ["", "Failures, shrunk to reproducers:", ""]
+        lines += [f"- {f['backend']}: {f['verdict']} ({_cell(str(f.get('reason') or ''))}) `{f.get('replay', '')}`"
+                  for f in findings]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def main(argv=None) -> int:
@@ -219,7 +263,9 @@ def main(argv=None) -> int:
     (args.out / "matrix.md").write_text(matrix_table(results, compat, reports))
     (args.out / "scoreboard.md").write_text(scoreboard_table(results))
     levels = write_levels(args.out)
-    print(f"wrote {args.out / 'matrix.md'} and {args.out / 'scoreboard.md'} from {len(results)} result file(s); {levels}")
+    (args.out / "fuzz.md").write_text(fuzz_table(load_fuzz(folders)))
+    print(f"wrote {args.out / 'matrix.md'}, {args.out / 'scoreboard.md'} and {args.out / 'fuzz.md'} from "
+          f"{len(results)} result file(s); {levels}")
     if args.check:
         problems = contradictions(results, compat)
         for p in problems:

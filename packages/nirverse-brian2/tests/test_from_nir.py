@@ -261,3 +261,13 @@ def test_very_long_delay_is_refused_naming_the_node():
     )
     with pytest.raises(UnsupportedNodeError, match="'long'.*'delay'"):
         nirverse.run(g, np.ones((1, 3, 1)), Semantics(DT), backend="brian2")
+
+
+def test_threshold_in_a_loop_sees_the_spike_of_its_step():
+    """Issue 20 (fuzz): IF -> Threshold -> back-edge into the IF under immediate latency. The IF's ``z = 0``
+    ran before the Threshold copied its output for the back-edge, so the loop lost the spike (v off by 0.88)."""
+    from nirverse.testing import load_cases, run_case
+
+    (case,) = load_cases(["fuzz-brian2-if-threshold-loop-euler-subtract-imm"])
+    verdict = run_case("brian2", case)
+    assert verdict.status == "identical", verdict.summary()

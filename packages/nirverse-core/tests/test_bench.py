@@ -51,7 +51,6 @@ def test_a_plugins_hand_written_model_is_measured_from_its_script(tmp_path):
 @pytest.mark.parametrize("name", list(bench.NETWORKS))
 def test_the_reference_runs_every_suite_network_as_the_literal_stepping_does(name):
     import numpy as np
-
     from nirverse.reference import simulate
 
     net = bench.NETWORKS[name]

@@ -40,5 +40,9 @@ def test_float32_cases_pass_the_margin_check():
 
 def test_every_stored_case_spikes_or_moves():
     for case in load_cases():
+        if case.family == "fuzz":  # a shrunk reproducer: what it catches may be in the recorded states only
+            values = [*case.outputs.values(), *(v for s in case.states.values() for v in s.values())]
+            assert any(np.any(v != 0) for v in values), case.id
+            continue
         for name, out in case.outputs.items():
             assert np.any(out != 0), (case.id, name)

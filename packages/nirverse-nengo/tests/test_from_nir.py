@@ -256,3 +256,10 @@ def test_native_lif_label_is_checked_by_mutation():
     assert not nirverse.compare(native, ref).identical
     assert nirverse.compare(emulated, nirverse.run(graph, x, sem, dtype="float32", record=True), dtype="float32").identical
     _identical(graph, x, sem)  # restored
+def test_equal_neuron_types_stay_separate_operators():
+    """Issue 20 (fuzz): two I nodes with the same parameters in a chain; Nengo's optimiser merged their
+    SimNeurons into one operator over 8 neurons with the 4-neuron arrays of one of them."""
+    from nirverse.testing import load_cases, run_case
+
+    (case,) = load_cases(["fuzz-nengo-equal-i-nodes-exp-subtract-1step"])
+    assert run_case("nengo", case).status == "identical"

@@ -170,3 +170,13 @@ def test_li_input_terms_folded_into_the_affine():
     exported = nr.to_nir(model, sem)
     np.testing.assert_allclose(exported.nodes["affine"].weight, 2 * graph.nodes["affine"].weight, rtol=1e-12)
     np.testing.assert_allclose(exported.nodes["neuron"].r, graph.nodes["neuron"].r, rtol=1e-12)
+@pytest.mark.parametrize("case_id", ["fuzz-rockpool-i-self-loop-batch-euler-subtract-1step",
+                                     "fuzz-rockpool-cubalif-zero-r-exp-value-imm-f32"])
+def test_fuzz_findings(case_id):
+    """Issue 20: an I neuron in a stepped loop carried one sample's state into the next (now identical); a
+    CubaLIF whose r*kappa is 0 in float32 gave NaN currents (now refused)."""
+    from nirverse.testing import run_case
+
+    (case,) = load_cases([case_id])
+    verdict = run_case("rockpool", case)
+    assert verdict.status == ("unsupported" if case.dtype == "float32" else "identical"), verdict.summary()

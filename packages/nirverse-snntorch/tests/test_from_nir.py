@@ -143,6 +143,26 @@ def test_cuba_with_zero_r_is_refused(chain, assert_identical):
         from_nir(chain(nir.Linear(weight=np.ones((2, 3))), node, n_out=2), Semantics(1e-3))
 
 
+@pytest.mark.parametrize("r, dtype, refused", [
+    (1e-139, "float64", True),  # fuzz: (s - K) / (r kappa) read the current back as 1e120
+    (1e-310, "float64", True),  # subnormal r
+    (1e-2, "float64", False),
+    (1e-3, "float32", True),  # float32 loses the current's digits past K
+    (1.0, "float32", False),
+])
+def test_cubalif_current_that_cannot_be_read_back_is_refused(r, dtype, refused, chain, assert_identical):
+    """Fuzz finding (issue 20): a tiny r*kappa with v_leak != v_reset made the recorded current wrong."""
+    node = nir.CubaLIF(tau_syn=np.full(2, 0.01), tau_mem=np.full(2, 0.01), r=np.full(2, r), v_leak=np.full(2, -0.4),
+                       v_threshold=np.full(2, 0.5), v_reset=np.full(2, -0.5), w_in=np.full(2, 1.5))
+    graph = chain(nir.Linear(weight=np.ones((2, 3))), node, n_out=2)
+    sem, x = Semantics(1e-3, method="exp"), np.random.default_rng(20).uniform(0, 1, (1, 5, 3))
+    if refused:
+        with pytest.raises(UnsupportedNodeError, match="read back"):
+            nirverse.run(graph, x, sem, backend="snntorch", dtype=dtype)
+    else:
+        assert_identical(graph, x, sem, dtype=dtype)
+
+
 @pytest.mark.parametrize("latency", ["immediate", "one-step"])
 def test_cycle_through_a_delay_and_a_scale(latency, chain, assert_identical):
     """input -> lif; lif -> delay(2 steps) -> scale -> lif: a cycle stepped with the Delay's ring buffer."""

@@ -63,7 +63,7 @@ Scheduling: every object runs in the ``"groups"`` slot with ``order = 10 k + sta
 of ``plan.order`` (stages: summed inputs 0, input 1, current / shift register 2, membrane 3, threshold
 4, reset 5), so a step evaluates the nodes in the plan's order and ``"immediate"`` needs no special
 case. Monitors record in the ``"end"`` slot (order 0; spiking outputs with a ``SpikeMonitor``), then
-``z = 0`` and the copies for delayed edges run (order 1). A
+the copies for delayed edges run (order 1), then ``z = 0`` (order 2). A
 *delayed* edge reads ``<var>_prev``, copied from ``<var>`` in the ``"end"`` slot (zero at t = 0); with
 ``"one-step"`` latency every edge that leaves a neuron is delayed, which is Brian2's own
 event-driven latency (a spike of step t acts on its targets in step t + 1). A delayed edge from a
@@ -322,13 +322,14 @@ class _Builder:
             self.stateless(k, name, kind, p, n_in)
         var = self.vars[name]
         code = [f"{var}_prev = {var}"] if name in self.delayed_sources else []
-        if var == "z" and name in self.needs_z:
-            code.append("z = 0")  # spikes are 1 in their step only
         for j in range(n_in):
             if (name, j) in self.events:  # the spikes of this step act in the next one
                 code += [f"in{j} = next{j}", f"next{j} = 0"]
         if code:  # after the monitors (order 0) of the "end" slot
             self.groups[name].run_regularly("\n".join(code), when="end", order=1, name=f"{self.token}_n{k}_end")
+        if var == "z" and name in self.needs_z:  # spikes are 1 in their step only; cleared after every copy
+            # (order 2): a Threshold's y_prev reads this z through a linked variable (fuzz finding, issue 20)
+            self.groups[name].run_regularly("z = 0", when="end", order=2, name=f"{self.token}_n{k}_zero")
 
     def stateless(self, k: int, name: str, kind: str, p: Mapping[str, Any], n_in: int) -> None:
         flag = "" if kind in _LINEAR else " (linked)"

@@ -1,4 +1,4 @@
-"""The ``nirverse`` command: ``info``, ``run``, ``compare`` (the main job), ``explain`` and ``conformance``."""
+"""The ``nirverse`` command: ``info``, ``run``, ``compare`` (the main job), ``explain``, ``conformance`` and ``fuzz``."""
 
 from __future__ import annotations
 
@@ -381,6 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="regenerate in a temporary folder and fail on drift")
     _add_exit_zero(p)
     p.set_defaults(func=cmd_conformance)
+
+    from .testing.fuzz_cli import add_parser as add_fuzz_parser
+
+    add_fuzz_parser(sub)
     return parser
 
 

@@ -324,8 +324,9 @@ def prepare(graph: GraphSource, semantics: Semantics) -> Plan:
 
     one_step = set()
     if semantics.latency == "one-step":
+        observed = _observed_only(names, types, raw_edges, out_edges)
         one_step = {
-            i for i, (s, t) in enumerate(raw_edges) if types[s] in NEURON_TYPES and types[t] != "Output"
+            i for i, (s, t) in enumerate(raw_edges) if types[s] in NEURON_TYPES and t not in observed
         }
     delayed = one_step | _back_edges(names, inputs, out_edges, raw_edges, one_step)
     order = _topological_order(names, raw_edges, delayed)
@@ -360,6 +361,22 @@ def _edge_indices(names: list[str], types: dict[str, str], raw_edges: list) -> t
                 "has no incoming edge", node=n, field="edges", expected="an edge from an Input or another node"
             )
     return incoming_raw, out_edges
+
+
+def _observed_only(names, types, edges, out_edges) -> set[str]:
+    """Top-level Outputs, and inner Output/Input pass-throughs that lead to top-level Outputs only: with the
+    pass-throughs contracted away, an edge from a neuron into one of these ends at an Output (not delayed)."""
+    observed = {n for n in names if types[n] == "Output"}
+    changed = True
+    while changed:
+        changed = False
+        for n in names:
+            if types[n] == "Pass" and n not in observed and out_edges[n] and all(
+                edges[i][1] in observed for i in out_edges[n]
+            ):
+                observed.add(n)
+                changed = True
+    return observed
 
 
 def _infer_shapes(names, types, nodes, params, edges, incoming_raw):

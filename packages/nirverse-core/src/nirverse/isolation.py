@@ -171,6 +171,11 @@ class Isolated:
             self._conn.close()
         self._process = self._conn = None
 
+    @property
+    def alive(self) -> bool:
+        """Whether the child is running (a call after a crash starts a fresh one)."""
+        return self._process is not None and self._process.is_alive()
+
     def close(self) -> None:
         """Stop the child (politely, then by force)."""
         if self._process is not None and self._process.is_alive() and self._conn is not None:

@@ -74,6 +74,15 @@ class NIRNeuronType(NeuronType):
             setattr(self, name, np.asarray(params[name], dtype=np.float64).reshape(-1))
         self._constants_cache: dict = {}
 
+    def __eq__(self, other: object) -> bool:
+        """Identity: Nengo's optimiser merges the SimNeurons operators of *equal* neuron types into one over
+        both populations, which per-neuron parameter arrays cannot serve (fuzz finding: two I nodes with
+        the same parameters in a chain failed with a (4,) vs (8,) broadcast)."""
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
     def kappa(self, dt: float, tau: np.ndarray) -> np.ndarray:
         r"""Leak factor :math:`\Delta t/\tau` (euler) or :math:`1 - e^{-\Delta t/\tau}` (exp), float64."""
         return dt / tau if self.method == "euler" else -np.expm1(-dt / tau)

@@ -27,7 +27,7 @@ class RockpoolBackend(Backend):
         from ._from_nir import check_node
 
         for name in plan.order:
-            check_node(plan, name)
+            check_node(plan, name, dtype)
 
     def build(self, plan: Plan, dtype: str) -> Any:
         from ._model import build_model

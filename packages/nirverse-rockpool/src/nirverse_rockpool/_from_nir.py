@@ -106,7 +106,7 @@ def _decay(semantics: Semantics, tau: np.ndarray, node: str, field: str) -> np.n
     return d
 
 
-def check_node(plan: Plan, name: str) -> None:
+def check_node(plan: Plan, name: str, dtype: str = "float64") -> None:
     """Refuse parameter values no Rockpool module reproduces (see the module docstring)."""
     kind, p, sem = plan.types[name], plan.params[name], plan.semantics
     if kind in ("IF", "LIF", "CubaLIF") and np.any(p["v_threshold"] <= 0):
@@ -115,11 +115,12 @@ def check_node(plan: Plan, name: str) -> None:
             "functions divide by the threshold and its reset subtracts it",
             node=name, field="v_threshold", expected="v_threshold > 0",
         )
-    if kind == "CubaLIF" and np.any(p["r"] == 0):
+    info = np.finfo(dtype)  # kappa*r subnormal in the run's dtype (fuzz: NaN currents in float32) is as bad as 0
+    if kind == "CubaLIF" and np.any(np.abs(sem.kappa(p["tau_mem"]) * p["r"]) < info.tiny * 2.0**info.nmant):
         raise UnsupportedNodeError(
-            "r has zero entries: LIFTorch feeds its synaptic current unweighted into the membrane, so the "
-            "current i = I/(kappa*r) cannot be recovered",
-            node=name, field="r", expected="r != 0",
+            f"r*kappa(tau_mem) has zero or subnormal ({dtype}) entries: LIFTorch feeds its synaptic current "
+            "unweighted into the membrane, so the current i = I/(kappa*r) cannot be recovered",
+            node=name, field="r", expected=f"|r*kappa(tau_mem)| >= {info.tiny * 2.0**info.nmant:.3g}",
         )
     if kind == "LIF":
         rockpool_tau(sem, p["tau"], name, "tau")
@@ -400,7 +401,10 @@ def _exp_syn_node(plan: Plan, name: str, dtype, source: dict, rest_v: torch.Tens
     gain = _gain(n, scale, offset, dtype)
     folded = folded_into(plan, name) is not None
     stages = [m for m in (None if folded else gain, _expsyn(n, tau, sem.dt, dtype)) if m is not None]
-    impl = NodeImpl(plan.types[name], stages, rest={(len(stages) - 1, "isyn"): rest_v} if plan.types[name] == "LI" else {},
+    # a rest state for I too (v = 0): without it a loop stepped sample by sample started each sample where the
+    # last one ended (issue 20, fuzz)
+    rest = rest_v if plan.types[name] == "LI" else torch.zeros(n, dtype=dtype)
+    impl = NodeImpl(plan.types[name], stages, rest={(len(stages) - 1, "isyn"): rest},
                     readout=lambda o, r: {"v": o[-1]}, source=source)
     impl.folded_gain = gain if folded else None
     return impl

@@ -35,7 +35,7 @@ class SnnTorchBackend(Backend):
 
         for name in plan.order:
             if plan.types[name] in NEURON_TYPES:
-                check_node(name, plan.types[name], plan.params[name], semantics)
+                check_node(name, plan.types[name], plan.params[name], semantics, dtype)
 
     def build(self, plan: Plan, dtype: str) -> Any:
         from ._model import SnnTorchNetwork

@@ -55,7 +55,9 @@ float64 spikes (snnTorch's surrogates return ``.float()``).
 
 Refused (:func:`check_node`): κ > 1 (β < 0 would be clamped), a rest state above threshold (snnTorch
 would see ρ = 1 in the first step), v_reset > v_threshold under "value" (ρ = 1 after every reset),
-r·κ = 0 in a Cuba node (the current cannot be read back from the scaled synaptic state).
+r·κ = 0 or too small in a Cuba node (the current cannot be read back from the scaled synaptic state to
+the tolerance: :math:`|c| < 10^{-4} (|K| + |\kappa\theta|)` in float64, :math:`10^{-1}` in float32,
+or subnormal).
 """
 
 from __future__ import annotations
@@ -123,7 +125,12 @@ def _first(mask: np.ndarray) -> str:
     return f"neuron {tuple(int(i) for i in idx) if len(idx) > 1 else int(idx[0]) if idx else ()}"
 
 
-def check_node(name: str, kind: str, p: dict, semantics) -> None:
+#: the smallest |r kappa| relative to the constant it is read back past (see :func:`check_node`): the
+#: read-back error eps |K| / |r kappa| stays ~100x inside the tolerance (1e-9 float64, 1e-5 float32)
+READBACK_CONDITION = {"float64": 1e-4, "float32": 1e-1}
+
+
+def check_node(name: str, kind: str, p: dict, semantics, dtype: str = "float64") -> None:
     """Refuse parameters snnTorch's neurons cannot execute identically (see the module docstring)."""
     if kind in ("LI", "LIF", "CubaLI", "CubaLIF"):
         fields = [("tau_mem", p["tau_mem"]), ("tau_syn", p["tau_syn"])] if kind in _CUBA else [("tau", p["tau"])]
@@ -138,14 +145,22 @@ def check_node(name: str, kind: str, p: dict, semantics) -> None:
                     expected=f"tau >= dt = {semantics.dt!r} under method='euler' (or method='exp')",
                 )
     if kind in _CUBA:
-        c = semantics.kappa(p["tau_mem"]) * p["r"]
-        if np.any(c == 0):
+        const = neuron_constants(kind, p, semantics)
+        c, cancelled = np.abs(const["c"]), np.abs(const["K"])
+        if kind == "CubaLIF" and semantics.reset == "subtract":
+            cancelled = cancelled + np.abs(const["feedback"])
+        # i = (s - K [- kappa theta z]) / c loses |terms| eps / |c| absolutely: keep that well inside the tolerance
+        info = np.finfo(dtype)
+        bad = (c < READBACK_CONDITION[dtype] * cancelled) | (c < info.tiny * 2.0**info.nmant)
+        if np.any(bad):
             raise UnsupportedNodeError(
-                f"r * kappa(tau_mem) is 0 ({_first(c == 0)}): snnTorch's Synaptic adds its current to the "
-                "membrane with weight 1, so the current is stored scaled by r * kappa and cannot be read back",
+                f"r * kappa(tau_mem) = {float(c[bad].flat[0])!r} is 0 or too small ({_first(bad)}): snnTorch's "
+                "Synaptic adds its current to the membrane with weight 1, so the current is stored as "
+                "s = r kappa i + K and read back as (s - K) / (r kappa), which loses the current's digits",
                 node=name,
                 field="r",
-                expected="r != 0",
+                expected=f"|r kappa(tau_mem)| >= {READBACK_CONDITION[dtype]} x |kappa (v_leak - offset)| "
+                f"(and not subnormal in {dtype})",
             )
     if kind in _SPIKING:
         rest = np.zeros_like(p["r"]) if kind == "IF" else p["v_leak"]

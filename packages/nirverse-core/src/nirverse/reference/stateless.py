@@ -44,8 +44,21 @@ class Threshold(StatelessOperator):
         self.threshold = threshold.astype(dtype)
         self.dtype = dtype
 
+    #: also record ``u``, the input compared with the threshold (for margin checks)
+    keep_pre_reset = False
+
     def apply(self, x: np.ndarray) -> np.ndarray:
         return (x > self.threshold).astype(self.dtype)
+
+    def step(self, x: np.ndarray, state):
+        return self.apply(x), ({"u": x} if self.keep_pre_reset else state)
+
+    def recorded(self, state) -> dict[str, np.ndarray]:
+        return state or {}
+
+    def sequence(self, x: np.ndarray, record: bool = False):
+        y, _ = super().sequence(x, record)
+        return y, ({"u": x} if record and self.keep_pre_reset else {})
 
 
 class Reshape(StatelessOperator):

@@ -29,11 +29,12 @@ from ..reference import simulate
 from ..semantics import Semantics
 from . import graphs
 
-__all__ = ["Case", "CaseSpec", "SPECS", "load_cases", "write_catalogue", "drift", "data_dir", "MARGIN"]
+__all__ = ["Case", "CaseSpec", "SPECS", "load_cases", "write_catalogue", "append_cases", "drift", "data_dir", "MARGIN"]
 
 MARGIN = 1e-4
 DT = 1e-3
 PAPER = "nir-paper"
+FUZZ = "fuzz"  # shrunk reproducers of `nirverse fuzz` findings: <case id>.nir + <case id>.npz (inputs)
 
 
 def data_dir() -> Path:
@@ -50,7 +51,7 @@ class CaseSpec:
     description: str
     semantics: Semantics
     graph: Callable[[], nir.NIRGraph] | str  # a builder, or a paper fixture file name
-    inputs: str = "uniform"  # uniform | events | paper-lif
+    inputs: str = "uniform"  # uniform | events | paper-lif | normal | stored (data/fuzz/<id>.npz)
     scale: float = 1.0
     batch: int = 2
     steps: int = 50
@@ -105,7 +106,7 @@ def _specs() -> list[CaseSpec]:
         specs.append(CaseSpec(s.id + "-f32", s.family, s.description + " (float32, margin-checked input)", s.semantics,
                               s.graph, inputs=s.inputs, scale=s.scale, batch=s.batch, steps=s.steps, seed=s.seed + 100,
                               dtype="float32", provenance=s.provenance))
-    return specs
+    return specs + _fuzz_specs()
 
 
 def _single_specs() -> list[CaseSpec]:
@@ -198,6 +199,33 @@ def _paper_specs() -> list[CaseSpec]:
                  steps=100, seed=6, scale=0.3, provenance=paper),
     ]
 
+def _fuzz_specs() -> list[CaseSpec]:
+    """Shrunk reproducers of what ``nirverse fuzz`` found, with their own stored inputs (``data/fuzz``)."""
+    found = "shrunk reproducer of a `nirverse fuzz` finding (issue 20)"
+    table = [
+        ("fuzz-snntorch-cubalif-tiny-r-exp-value-imm", _sem("exp", "value", dt=1.0), "float64",
+         "CubaLIF with r*kappa ~ 1e-139 (snnTorch read its current back as 1e120)"),
+        ("fuzz-snntorch-cubali-subnormal-r-euler-subtract-1step", _sem("euler", "subtract", "one-step", dt=5e-4),
+         "float64", "Linear -> CubaLI with a subnormal r (snnTorch's read-back current lost its digits)"),
+        ("fuzz-snntorch-cubali-tiny-r-exp-value-imm-f32", _sem("exp", "value"), "float32",
+         "CubaLI -> Linear, r*kappa 0 in float32 (snnTorch's read-back current was NaN)"),
+        ("fuzz-nested-neuron-to-outputs-euler-value-1step", _sem("euler", "value", "one-step"), "float64",
+         "an I neuron three subgraphs deep whose inner Outputs lead to the top-level Output only: not delayed "
+         "under one-step latency, as in the flat twin"),
+        ("fuzz-rockpool-i-self-loop-batch-euler-subtract-1step", _sem("euler", "subtract", "one-step", dt=5e-4),
+         "float64", "an I neuron with a self-loop, two samples (Rockpool started sample 2 where sample 1 ended)"),
+        ("fuzz-rockpool-cubalif-zero-r-exp-value-imm-f32", _sem("exp", "value", dt=1e-4), "float32",
+         "CubaLIF with r*kappa 0 in float32 (Rockpool's read-back current was NaN)"),
+        ("fuzz-nengo-equal-i-nodes-exp-subtract-1step", _sem("exp", "subtract", "one-step", dt=1e-4), "float64",
+         "two I nodes with equal parameters in a chain (Nengo merged them into one operator and failed)"),
+        ("fuzz-brian2-if-threshold-loop-euler-subtract-imm", _sem("euler", "subtract", dt=1e-4), "float64",
+         "IF (negative threshold) -> Threshold -> back into the IF, immediate latency (Brian2 cleared the spike "
+         "before the Threshold copied its output for the back-edge)"),
+    ]
+    return [CaseSpec(cid, "fuzz", description, sem, lambda cid=cid: load(data_dir() / FUZZ / f"{cid}.nir"),
+                     inputs="stored", dtype=dtype, provenance=found)
+            for cid, sem, dtype, description in table]
+
 
 SPECS: list[CaseSpec] = _specs()
 
@@ -211,6 +239,9 @@ def _make_inputs(spec: CaseSpec, plan: Plan, rng: np.random.Generator) -> dict[s
             out[name] = csv[: spec.steps, 0].reshape(1, spec.steps, 1)
         elif spec.inputs == "events":
             out[name] = (rng.random(shape) < max(spec.scale, 0.02) * 0.5).astype(np.float64)
+        elif spec.inputs == "stored":  # a fuzz reproducer's own inputs
+            with np.load(data_dir() / FUZZ / f"{spec.id}.npz") as stored:
+                out[name] = stored[name]
         elif spec.inputs == "normal":
             out[name] = rng.normal(0.0, 1.0, shape)
         else:
@@ -223,7 +254,9 @@ def _margin(plan: Plan, states: dict[str, dict[str, np.ndarray]]) -> float:
     smallest = math.inf
     for name, rec in states.items():
         if "u" in rec:
-            smallest = min(smallest, float(np.min(np.abs(rec["u"] - plan.params[name]["v_threshold"]))))
+            params = plan.params[name]
+            threshold = params["v_threshold"] if "v_threshold" in params else params["threshold"]
+            smallest = min(smallest, float(np.min(np.abs(rec["u"] - threshold))))
     return smallest
 
 
@@ -251,29 +284,44 @@ def write_catalogue(directory: Path | None = None, specs: Iterable[CaseSpec] | N
     """Generate every case into ``directory`` (default: the package's ``data/cases``)."""
     directory = Path(directory) if directory is not None else data_dir() / "cases"
     directory.mkdir(parents=True, exist_ok=True)
-    entries = []
-    for spec in specs if specs is not None else SPECS:
-        graph, inputs, outputs, states = generate(spec)
-        nir_path, npz_path = _case_files(directory, spec.id)
-        if isinstance(spec.graph, str):
-            graph_ref = f"{PAPER}/{spec.graph}"
-        else:
-            nir.write(nir_path, graph)
-            graph_ref = f"cases/{nir_path.name}"
-        arrays = {f"in:{k}": v for k, v in inputs.items()}
-        arrays |= {f"out:{k}": v for k, v in outputs.items()}
-        arrays |= {f"state:{n}:{k}": v for n, s in states.items() for k, v in s.items()}
-        np.savez_compressed(npz_path, **arrays)
-        plan = prepare(graph, spec.semantics)
-        entries.append({
-            "id": spec.id, "family": spec.family, "description": spec.description,
-            "semantics": spec.semantics.to_metadata(), "dtype": spec.dtype, "graph": graph_ref,
-            "data": f"cases/{npz_path.name}", "record": spec.record, "provenance": spec.provenance,
-            "spiking": {n: plan.output_is_spikes(n) for n in plan.outputs},
-            "node_types": sorted({t for t in plan.types.values() if t not in ("Input", "Output", "Pass")}),
-        })
+    entries = [_write_case(directory, spec) for spec in (specs if specs is not None else SPECS)]
     (directory / "catalogue.json").write_text(json.dumps({"version": 1, "cases": entries}, indent=1) + "\n")
     return directory
+
+
+def append_cases(ids: Iterable[str], directory: Path | None = None) -> Path:
+    """Generate only the cases ``ids`` of :data:`SPECS` and add them to (or replace them in) the stored
+    ``catalogue.json``; every other case file stays as it is (new cases, no regeneration of the old)."""
+    directory = Path(directory) if directory is not None else data_dir() / "cases"
+    index = directory / "catalogue.json"
+    meta = json.loads(index.read_text())
+    wanted = set(ids)
+    fresh = {spec.id: _write_case(directory, spec) for spec in SPECS if spec.id in wanted}
+    cases = [fresh.pop(e["id"], e) for e in meta["cases"]] + list(fresh.values())
+    index.write_text(json.dumps({**meta, "cases": cases}, indent=1) + "\n")
+    return directory
+
+
+def _write_case(directory: Path, spec: CaseSpec) -> dict[str, Any]:
+    graph, inputs, outputs, states = generate(spec)
+    nir_path, npz_path = _case_files(directory, spec.id)
+    if isinstance(spec.graph, str):
+        graph_ref = f"{PAPER}/{spec.graph}"
+    else:
+        nir.write(nir_path, graph)
+        graph_ref = f"cases/{nir_path.name}"
+    arrays = {f"in:{k}": v for k, v in inputs.items()}
+    arrays |= {f"out:{k}": v for k, v in outputs.items()}
+    arrays |= {f"state:{n}:{k}": v for n, s in states.items() for k, v in s.items()}
+    np.savez_compressed(npz_path, **arrays)
+    plan = prepare(graph, spec.semantics)
+    return {
+        "id": spec.id, "family": spec.family, "description": spec.description,
+        "semantics": spec.semantics.to_metadata(), "dtype": spec.dtype, "graph": graph_ref,
+        "data": f"cases/{npz_path.name}", "record": spec.record, "provenance": spec.provenance,
+        "spiking": {n: plan.output_is_spikes(n) for n in plan.outputs},
+        "node_types": sorted({t for t in plan.types.values() if t not in ("Input", "Output", "Pass")}),
+    }
 
 
 @lru_cache(maxsize=4)
