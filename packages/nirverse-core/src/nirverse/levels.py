@@ -24,7 +24,10 @@ from typing import Any
 
 __all__ = ["NATIVE", "ADAPTED", "EMULATED", "REFUSED", "LEVELS", "NodeLevel", "at_least"]
 
-NATIVE, ADAPTED, EMULATED, REFUSED = "native", "adapted", "emulated", "refused"
+NATIVE = "native"
+ADAPTED = "adapted"
+EMULATED = "emulated"
+REFUSED = "refused"
 #: the levels a node can run at, best first (``refused`` is below all of them)
 LEVELS = (NATIVE, ADAPTED, EMULATED)
 

@@ -16,10 +16,15 @@ from .catalogue import Case
 
 __all__ = ["Verdict", "run_case", "IDENTICAL", "DEVIATING", "UNSUPPORTED", "UNAVAILABLE", "ERROR", "CRASHED", "TIMED_OUT"]
 
-IDENTICAL, DEVIATING, UNSUPPORTED, UNAVAILABLE, ERROR = "identical", "deviating", "unsupported", "unavailable", "error"
+IDENTICAL = "identical"
+DEVIATING = "deviating"
+UNSUPPORTED = "unsupported"
+UNAVAILABLE = "unavailable"
+ERROR = "error"
 #: the backend's process died (``signal`` names the signal) / ran past the time limit; only isolated runs
 #: (backends with ``native_code``) can report these, every other backend's results are kept
-CRASHED, TIMED_OUT = "crashed", "timed_out"
+CRASHED = "crashed"
+TIMED_OUT = "timed_out"
 
 
 @dataclass
