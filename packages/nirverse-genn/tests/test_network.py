@@ -8,8 +8,8 @@ import pytest
 from genn_graphs import lif_params, mixed, recurrent
 from nirverse import Semantics, UnsupportedNodeError, UnsupportedSemanticsError
 from nirverse.graph import prepare
+from nirverse.lowering import linear_map, node_bias
 from nirverse.reference import make_operator
-from nirverse_genn._from_nir import linear_map, node_bias
 from nirverse_genn._lowering import lower
 
 

@@ -15,9 +15,10 @@ from collections.abc import Iterator
 
 from nirverse import Plan
 from nirverse.levels import EMULATED, NATIVE, NodeLevel
+from nirverse.lowering import LINEAR_TYPES
 from nirverse.validation import NEURON_TYPES
 
-from ._from_nir import LINEAR_TYPES, SPIKING_SOURCES
+from ._from_nir import SPIKING_SOURCES
 
 __all__ = ["node_level", "perturbed_builtin", "BUILTIN_LIF"]
 

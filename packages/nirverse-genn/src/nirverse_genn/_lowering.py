@@ -28,9 +28,10 @@ import numpy as np
 import scipy.sparse as sp
 from nirverse.errors import UnsupportedNodeError, UnsupportedSemanticsError
 from nirverse.graph import Plan
+from nirverse.lowering import LINEAR_TYPES, delay_split, linear_map, node_bias
 from nirverse.validation import NEURON_TYPES
 
-from ._from_nir import LINEAR_TYPES, SPIKING_SOURCES, delay_split, linear_map, neuron_vars, node_bias, threshold_vars
+from ._from_nir import SPIKING_SOURCES, neuron_vars, threshold_vars
 
 __all__ = ["Population", "Projection", "Network", "lower", "MAX_PATHS"]
 

@@ -30,9 +30,9 @@ import numpy as np
 import scipy.sparse as sp
 from nirverse.errors import UnsupportedNodeError, UnsupportedSemanticsError
 from nirverse.graph import Plan
+from nirverse.lowering import LINEAR_TYPES, delay_split, linear_map, node_bias
 from nirverse.validation import NEURON_TYPES
 
-from ._linear import LINEAR_TYPES, delay_split, linear_map, node_bias
 from ._mapping import CONTINUOUS, NestSpec, emulated_spec, neuron_spec, probe_spec, threshold_spec
 
 __all__ = ["Population", "Projection", "Network", "lower", "choose", "MAX_PATHS"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .compiled import (
+from ._layout import (
     AFFINE,
     BIAS,
     CUBA,

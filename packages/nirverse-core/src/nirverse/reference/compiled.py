@@ -25,18 +25,35 @@ import os
 import numpy as np
 
 from ..graph import Plan
+from ._layout import (  # noqa: F401 - the layout names are part of this module's vocabulary
+    AFFINE,
+    BIAS,
+    CUBA,
+    EDGE_HI,
+    EDGE_LO,
+    FLAGS,
+    IDENTITY,
+    KEEP_U,
+    KIND,
+    KINDS,
+    LEAKY,
+    NEURON,
+    NEURON_PARAMS,
+    OUT,
+    PARAM,
+    SCALE,
+    SIZE_IN,
+    SIZE_OUT,
+    SPIKING,
+    STATE,
+    SUBTRACT,
+    THRESHOLD,
+    TRACE_I,
+    TRACE_U,
+    TRACE_V,
+)
 
 __all__ = ["available", "eligible", "run_group"]
-
-IDENTITY, AFFINE, SCALE, THRESHOLD, NEURON = range(5)
-KINDS = {"Input": IDENTITY, "Output": IDENTITY, "Pass": IDENTITY, "Flatten": IDENTITY, "Affine": AFFINE,
-         "Linear": AFFINE, "Scale": SCALE, "Threshold": THRESHOLD, "LI": NEURON, "LIF": NEURON, "I": NEURON,
-         "IF": NEURON, "CubaLI": NEURON, "CubaLIF": NEURON}
-LEAKY, SPIKING, CUBA, SUBTRACT, BIAS, KEEP_U = 1, 2, 4, 8, 16, 32
-#: columns of the node table
-KIND, SIZE_IN, SIZE_OUT, OUT, EDGE_LO, EDGE_HI, PARAM, FLAGS, STATE, TRACE_V, TRACE_I, TRACE_U = range(12)
-#: order of the per-element neuron parameter blocks at PARAM
-NEURON_PARAMS = ("r", "kappa", "v_leak", "kappa_syn", "w_in", "v_threshold", "v_reset")
 
 
 def available() -> bool:
@@ -45,11 +62,14 @@ def available() -> bool:
 
 
 def eligible(plan: Plan, group: tuple[str, ...], ops: dict, dtype: np.dtype) -> bool:
-    """Whether ``group`` can run on the kernel: float64, handled kinds only, finite weights."""
+    """Whether ``group`` can run on the kernel: float64, handled kinds only, finite weights, and no Threshold
+    asked to keep its input for a margin check (the kernel keeps the pre-reset membrane of neurons only)."""
     if dtype != np.float64 or not available():
         return False
     for name in group:
         if plan.types[name] not in KINDS:
+            return False
+        if KINDS[plan.types[name]] == THRESHOLD and getattr(ops[name], "keep_pre_reset", False):
             return False
         if KINDS[plan.types[name]] == AFFINE and not np.isfinite(ops[name].weight_t).all():
             return False

@@ -1,7 +1,6 @@
-r"""Linear stateless nodes as sparse matrices (out × in, row-major flattening of per-sample shapes).
-
-The same operators as the GeNN plugin's lowering (``nirverse_genn._from_nir``), kept here so that the
-NEST plugin does not depend on another plugin:
+r"""Lowering helpers shared by the plugins that hand a whole network to their framework (GeNN, NEST):
+the linear stateless nodes as sparse matrices (out × in, row-major flattening of per-sample shapes), so that a
+chain of them between two populations becomes one weight matrix.
 
 =============  =====================================================================
 Affine         ``W`` (+ bias ``b``)
@@ -13,6 +12,8 @@ SumPool2d      one-per-window matrix; AvgPool2d: ``1/(kh·kw)`` per window (padd
 Flatten, Pass  identity
 Delay          split by step count ``k``: ``diag(steps == k)``, the connection delayed ``k`` more steps
 =============  =====================================================================
+
+scipy is imported with this module, which ``import nirverse`` does not import.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import math
 
 import numpy as np
 import scipy.sparse as sp
-from nirverse.graph import Plan
+
+from .graph import Plan
 
 __all__ = ["LINEAR_TYPES", "linear_map", "node_bias", "delay_split"]
 
