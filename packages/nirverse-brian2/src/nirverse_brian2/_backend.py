@@ -96,8 +96,13 @@ class Brian2Backend(Backend):
         return perturbed_updater(construct) if construct in UPDATERS else super().perturb(construct)
 
     def to_nir(self, model: Any, semantics: Semantics) -> Any:
+        from ._from_nir import build_network
         from ._to_nir import to_nir
 
+        if isinstance(model, Brian2Program):  # what build() returns: export the network it runs (one sample)
+            plan = model.plan
+            probe = {n: np.zeros((1, 1, *plan.out_shapes[n])) for n in plan.inputs}
+            model = build_network(plan, probe, dtype=model.dtype, target=model.target, record=False)
         return to_nir(model, semantics)
 
 

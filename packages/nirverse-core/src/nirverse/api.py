@@ -167,9 +167,12 @@ def run(
         _require(impl, plan, dtype, require)
     try:
         start = time.perf_counter()
-        model = impl.build(plan, dtype)
-        built = time.perf_counter()
-        out = impl.run(model, data, record)
+        if _is_empty(data):  # batch 0 or no steps: nothing to compute, on any backend (after its refusals)
+            built, out = start, _empty_run(plan, data, dtype, record)
+        else:
+            model = impl.build(plan, dtype)
+            built = time.perf_counter()
+            out = impl.run(model, data, record)
         done = time.perf_counter()
     except NirverseError:
         raise
@@ -186,6 +189,21 @@ def run(
         wall_time=done - built,
         build_time=built - start,
     )
+
+
+def _is_empty(data: Mapping[str, np.ndarray]) -> bool:
+    return 0 in next(iter(data.values())).shape[:2]
+
+
+def _empty_run(plan: Plan, data: Mapping[str, np.ndarray], dtype: str, record: bool):
+    """The result of a run with batch 0 or zero steps: empty arrays shaped (batch, time, *shape) for every
+    output and recorded state. No backend is asked to simulate nothing (several frameworks cannot hold an
+    empty input), so every backend answers alike: the shapes come from the plan, there are no values."""
+    from .backends import RunOutput
+    from .reference import simulate
+
+    outputs, states = simulate(plan, data, dtype=dtype, record=record)
+    return RunOutput(outputs, states)
 
 
 def _check_dtype(dtype: str) -> None:
