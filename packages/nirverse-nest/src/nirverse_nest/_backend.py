@@ -110,7 +110,11 @@ class NESTBackend(Backend):
 
     @contextlib.contextmanager
     def perturb(self, construct: str) -> Iterator[None]:
-        """NEST's models are C++: ``nest.<neuron model>`` is perturbed by building it with E_L off by 1e-3,
+        """NEST's models are C++: ``nest.<neuron model>`` is perturbed by building it with E_L and V_m off by
+        1e-3, so its membrane runs 1e-3 above the unperturbed one (E_L alone would leave I/IF unchanged: NEST
+        integrates y = V_m - E_L, which a shifted E_L with the same V_m starts at -1e-3, and without leak
+        (P33 = 1) y never relaxes, so V_m = y + E_L stays as before; I_e cannot help there, NEST's P30
+        rounds to 0 at tau_m = 1e300),
         ``nest.static_synapse`` by adding 1e-3 to every connection's weight."""
         from ._model import PERTURBED
 
