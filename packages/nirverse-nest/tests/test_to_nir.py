@@ -69,3 +69,18 @@ def test_other_models_are_refused():
     nest.ResetKernel()
     with pytest.raises(UnsupportedNodeError, match="aeif_cond_alpha"):
         nirverse_nest.to_nir({"p": nest.Create("aeif_cond_alpha", 1)}, 10)
+
+
+def test_a_built_network_is_refused_with_a_typed_error():
+    """``Backend.to_nir`` of what ``build`` returns: no NEST nodes exist outside a run, so a typed refusal."""
+    import nir
+    from nirverse.backends import get_backend
+    from nirverse.graph import prepare
+
+    graph = nir.NIRGraph.from_list(nir.Input(input_type=np.array([2])), nir.I(r=np.ones(2)),
+                                   nir.Output(output_type=np.array([2])))
+    semantics = nirverse.Semantics(1e-3, "euler", "value", "immediate")
+    backend = get_backend("nest")
+    model = backend.build(prepare(graph, semantics), "float64")
+    with pytest.raises(UnsupportedNodeError, match="NESTNetwork holds no NEST nodes"):
+        backend.to_nir(model, semantics)

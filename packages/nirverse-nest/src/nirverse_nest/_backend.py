@@ -81,9 +81,21 @@ class NESTBackend(Backend):
         return RunOutput(outputs, states)
 
     def to_nir(self, model: Any, semantics: Semantics) -> Any:
-        """``model`` = (populations {name: NodeCollection}, steps); see :func:`nirverse_nest.to_nir`."""
+        """``model`` = (populations {name: NodeCollection}, steps); see :func:`nirverse_nest.to_nir`.
+
+        A :class:`NESTNetwork` (what :meth:`build` returns) is refused with a typed error: it is a lowered
+        plan that creates its NEST nodes only inside a run (one kernel per sample), and NEST's export
+        describes live populations under NEST's own semantics (exp, one-step, dt = the resolution), which
+        is not the semantics the plan was built for."""
+        from ._model import NESTNetwork
         from ._to_nir import to_nir
 
+        if isinstance(model, NESTNetwork):
+            raise UnsupportedNodeError(
+                "NEST exports live NEST populations (nirverse_nest.to_nir(populations, steps)) under "
+                "Semantics(resolution, 'exp', 'value', 'one-step'); a built NESTNetwork holds no NEST nodes "
+                f"(they exist only during a run) and was built for {semantics}", field="to_nir",
+                expected="(populations {name: NodeCollection}, steps) of the current NEST kernel")
         populations, steps = model
         return to_nir(populations, steps)
 
@@ -110,7 +122,11 @@ class NESTBackend(Backend):
 
     @contextlib.contextmanager
     def perturb(self, construct: str) -> Iterator[None]:
-        """NEST's models are C++: ``nest.<neuron model>`` is perturbed by building it with E_L off by 1e-3,
+        """NEST's models are C++: ``nest.<neuron model>`` is perturbed by building it with E_L and V_m off by
+        1e-3, so its membrane runs 1e-3 above the unperturbed one (E_L alone would leave I/IF unchanged: NEST
+        integrates y = V_m - E_L, which a shifted E_L with the same V_m starts at -1e-3, and without leak
+        (P33 = 1) y never relaxes, so V_m = y + E_L stays as before; I_e cannot help there, NEST's P30
+        rounds to 0 at tau_m = 1e300),
         ``nest.static_synapse`` by adding 1e-3 to every connection's weight."""
         from ._model import PERTURBED
 

@@ -36,8 +36,8 @@ from ._lowering import Network, Population
 
 __all__ = ["NESTNetwork", "import_nest", "PERTURBED"]
 
-#: NEST model -> amount added to its E_L (neuron models) or to every weight (``static_synapse``) while a
-#: mutation check perturbs it (see NESTBackend.perturb)
+#: NEST model -> amount added to its E_L and V_m (neuron models) or to every weight (``static_synapse``)
+#: while a mutation check perturbs it (see NESTBackend.perturb)
 PERTURBED: dict[str, float] = {}
 
 
@@ -149,8 +149,9 @@ def _create(nest: Any, pop: Population, batch: int) -> Any:
     if pop.generator:
         return nest.Create("spike_generator", pop.size * batch)
     params = {k: np.asarray(v, dtype=np.float64) for k, v in pop.spec.params.items()}
-    if pop.spec.model in PERTURBED:
+    if pop.spec.model in PERTURBED:  # the whole membrane (rest and start) shifted against V_th and V_reset
         params["E_L"] = params["E_L"] + PERTURBED[pop.spec.model]
+        params["V_m"] = params["V_m"] + PERTURBED[pop.spec.model]
     uniform = {k: float(v[0]) for k, v in params.items() if np.all(v == v[0])}
     nodes = nest.Create(pop.spec.model, pop.size * batch, params=uniform)
     varying = {k: np.tile(v, batch).tolist() for k, v in params.items() if k not in uniform}
