@@ -125,6 +125,20 @@ def test_a_model_runs_again_from_rest_with_any_batch():
         assert all(torch.equal(first[k], again[k]) and torch.equal(first[k][:1], small[k]) for k in first)
 
 
+def test_a_current_that_cannot_be_read_back_is_refused():
+    """Sinabs' current is i_s = r·i + b (b = v_leak − offset): (i_s − b)/r loses ε|b|/|r|, so |r| < 1e-4·|b|
+    (float64) is refused, while an r just above that bound still runs identical to the reference."""
+    cuba = graphs.single_neuron("CubaLIF")
+    cuba.nodes["neuron"].v_leak[:] = 0.5
+    cuba.nodes["neuron"].v_reset[:] = 0.0
+    cuba.nodes["neuron"].r[:] = 4e-5  # < 1e-4 · 0.5
+    with pytest.raises(nirverse.UnsupportedNodeError, match="too small") as err:
+        nirverse.run(cuba, _inputs(cuba), Semantics(DT), backend="sinabs")
+    assert err.value.node == "neuron" and err.value.field == "r"
+    cuba.nodes["neuron"].r[:] = 6e-5
+    _assert_identical(cuba, Semantics(DT))
+
+
 def test_refusals_name_node_and_field():
     cuba = graphs.single_neuron("CubaLIF")
     cuba.nodes["neuron"].r[0] = 0.0

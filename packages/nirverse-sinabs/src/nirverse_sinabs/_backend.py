@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
@@ -60,6 +62,17 @@ class SinabsBackend(Backend):
             states={n: {k: back(v) for k, v in s.items()} for n, s in states.items()},
         )
 
+    def perturb(self, construct: str) -> AbstractContextManager[None]:
+        """Sinabs layers keep their state in buffers (``v_mem``, ``i_syn``) that ``forward`` sets in place and
+        the core's perturbation of the returned spikes does not reach (inside a cycle the membrane is read
+        from ``v_mem``, and the spikes may pass a Threshold that absorbs the shift): shift those too."""
+        from nirverse.testing.mutation import resolve
+
+        _, _, obj = resolve(construct)
+        if isinstance(obj, type) and any(k.__name__ == "StatefulLayer" for k in obj.__mro__):
+            return _perturbed_layer(obj)
+        return super().perturb(construct)
+
     def to_nir(self, model: Any, semantics: Semantics) -> Any:
         from ._to_nir import to_nir
 
@@ -88,6 +101,33 @@ class SinabsBackend(Backend):
                              + ("; the padding is a torch.nn.ZeroPad before it" if padded else ""))
         what = {"Scale": "s ⊙ x", "Delay": "a shift by round(delay/Δt) steps"}[kind]
         return NodeLevel(name, kind, EMULATED, "torch.nn.Module", f"Sinabs has no {kind} layer: a plugin-written module computes {what}")
+
+
+@contextlib.contextmanager
+def _perturbed_layer(cls: type, amount: float = 1e-3) -> Iterator[None]:
+    """Within the block, every call of ``cls.forward`` returns, and leaves its state buffers (``v_mem``,
+    ``i_syn``) and ``recordings``, off by ``amount``."""
+    from nirverse.testing.mutation import shift
+
+    original = cls.__dict__.get("forward")
+    inherited = cls.forward
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        out = shift(inherited(self, *args, **kwargs), amount)
+        for name in ("v_mem", "i_syn"):
+            if getattr(self, name, None) is not None:
+                setattr(self, name, shift(getattr(self, name), amount))
+        self.recordings = shift(getattr(self, "recordings", {}), amount)
+        return out
+
+    cls.forward = forward
+    try:
+        yield
+    finally:
+        if original is None:
+            del cls.forward
+        else:
+            cls.forward = original
 
 
 from_nir = make_from_nir(SinabsBackend, doc="""The :class:`~nirverse_sinabs.SinabsGraph` (a ``torch.nn.Module`` of Sinabs layers) for ``graph`` under

@@ -31,8 +31,10 @@ CubaLI   the same, no spike_fn  the same (c = 0)                                
 
 For the Cuba nodes Sinabs' current holds :math:`i_s = r\,i + b` (then
 :math:`v_s = \alpha_m v_s + (1-\alpha_m)(r i + v_{leak} - c)` is NIR's membrane); NIR's current is read
-back as :math:`(i_s - b)/r`. Refused: a Cuba node with :math:`r = 0` (its current cannot be read back)
-or :math:`\alpha_s = 0` (forward Euler with :math:`\Delta t = \tau_{syn}`: Sinabs' current cannot take
+back as :math:`(i_s - b)/r`, which loses :math:`\epsilon |b| / |r|`. Refused: a Cuba node with :math:`r = 0`
+or :math:`|r|` too small for that (:math:`|r| < 10^{-4}|b|` in float64, :math:`10^{-1}|b|` in float32, or
+subnormal: snnTorch's bound; its current cannot be read back to the tolerance) or :math:`\alpha_s = 0`
+(forward Euler with :math:`\Delta t = \tau_{syn}`: Sinabs' current cannot take
 the input).
 """
 
@@ -138,6 +140,27 @@ def neuron_map(plan: Plan, name: str, dtype: str) -> NeuronMap:
     return _cuba_map(plan, name, kind, d, r, b, alpha_mem, threshold, subtract, offset, v0)
 
 
+#: the smallest |r| relative to |b| that the current is read back past: (i_s - b)/r loses eps·|b|/|r|
+#: absolutely, kept ~100x inside the tolerance (1e-9 float64, 1e-5 float32); snnTorch's bound
+READBACK_CONDITION = {np.float64: 1e-4, np.float32: 1e-1}
+
+
+def _check_readback(name: str, r: np.ndarray, b: np.ndarray, d) -> None:
+    """Refuse r so small against b = v_leak - c that (i_s - b)/r cannot recover NIR's current exactly
+    (:math:`|r| < 10^{-4}|b|` in float64, :math:`10^{-1}|b|` in float32, or r subnormal)."""
+    info = np.finfo(d)
+    mag = np.abs(r.astype(np.float64))
+    bad = (mag < READBACK_CONDITION[d] * np.abs(b.astype(np.float64))) | (mag < float(info.tiny) * 2.0**info.nmant)
+    if np.any(bad):
+        at = int(np.flatnonzero(bad.ravel())[0])
+        raise UnsupportedNodeError(
+            f"r = {float(r.ravel()[at])!r} at neuron {at} is too small: Sinabs' current holds i_s = r·i + b "
+            f"(b = v_leak - v_reset offset = {float(b.ravel()[at])!r}), and (i_s - b)/r loses the current's digits",
+            node=name, field="r",
+            expected=f"|r| >= {READBACK_CONDITION[d]} x |v_leak - offset| (and not subnormal in {info.dtype})",
+        )
+
+
 def _cuba_map(plan, name, kind, d, r, b, alpha_mem, threshold, subtract, offset, v0) -> NeuronMap:
     p, s = plan.params[name], plan.semantics
     if np.any(r == 0):
@@ -146,6 +169,7 @@ def _cuba_map(plan, name, kind, d, r, b, alpha_mem, threshold, subtract, offset,
             f"r = 0 at neuron {bad}: Sinabs' current holds r·i, from which NIR's current cannot be read back",
             node=name, field="r", expected="r != 0",
         )
+    _check_readback(name, r, b, d)
     kappa_syn = np.asarray(s.kappa(p["tau_syn"]), np.float64)
     alpha_syn = 1 - kappa_syn
     if np.any(alpha_syn == 0):
