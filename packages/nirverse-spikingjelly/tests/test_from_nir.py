@@ -171,6 +171,17 @@ def test_refusals_name_node_and_field():
         nirverse_spikingjelly.from_nir(graphs.single_neuron("LIF"), Semantics(DT), dtype="float16")
 
 
+def test_a_current_too_small_to_read_back_is_refused_per_dtype():
+    # c = κ r i + κ v_leak: r / v_leak = 1e-2 reads back well in float64 (bound 1e-4), not in float32 (0.1)
+    weak = graphs.around(nir.CubaLI(tau_syn=np.full(2, 5e-3), tau_mem=np.full(2, 1e-2), r=np.full(2, 1e-2),
+                                    v_leak=np.ones(2), w_in=np.ones(2)), (2,))
+    _assert_identical(weak, Semantics(DT))
+    assert _levels(weak, Semantics(DT), "float32")["node"].level == "refused"
+    with pytest.raises(nirverse.UnsupportedNodeError, match="too small") as err:
+        nirverse_spikingjelly.from_nir(weak, Semantics(DT), dtype="float32")
+    assert err.value.node == "node" and err.value.field == "r" and "float32" in err.value.expected
+
+
 def test_float32_model_and_direct_call():
     g = graphs.single_neuron("CubaLIF")
     model = nirverse_spikingjelly.from_nir(g, Semantics(DT), dtype="float32")

@@ -43,8 +43,9 @@ CubaLI     the same with ``v_threshold=Ω, v_reset=0.0``
 Delay      ``layer.Delay(k)`` per distinct k = round(delay/Δt)
 =========  =========================================================================================
 
-Refused: κ ≥ 1 in a LIF or LI (``LIFNode`` asserts τ > 1), a·= κ_mem r = 0 in a Cuba node (the current
-could not be read back from c).
+Refused: κ ≥ 1 in a LIF or LI (``LIFNode`` asserts τ > 1); a = κ_mem r zero or too small in a Cuba node
+(the current could not be read back from c to the tolerance: :math:`|a| < 10^{-4}|b|` in float64,
+:math:`10^{-1}|b|` in float32, or |a| near the dtype's subnormal range).
 """
 
 from __future__ import annotations
@@ -171,15 +172,29 @@ def _leaky(name: str, kind: str, p: dict, semantics, dtype: str) -> NeuronSpec:
     return NeuronSpec(kind, NEURON_CONSTRUCTS[kind], groups, gain, bias, p["v_leak"].copy(), kind == "LI")
 
 
+#: the smallest |a| = |κ_mem r| relative to |b| = |κ_mem v_leak|: reading i = (c − b)/a back loses
+#: ε|b|/|a| absolutely, which this keeps ~100x inside the tolerance (1e-9 float64, 1e-5 float32)
+READBACK_CONDITION = {"float64": 1e-4, "float32": 1e-1}
+
+
+def _check_readback(name: str, a: np.ndarray, b: np.ndarray, dtype: str) -> None:
+    """Refuse a Cuba node whose current cannot be read back from c = a i + b to the tolerance:
+    :math:`|a| < C_{dtype} |b|`, or |a| so small that a·i loses digits (below tiny·2^nmant of the dtype)."""
+    info = np.finfo(_NP[dtype])
+    bad = (np.abs(a) < READBACK_CONDITION[dtype] * np.abs(b)) | (np.abs(a) < float(info.tiny) * 2.0**info.nmant)
+    if np.any(bad):
+        raise UnsupportedNodeError(
+            f"κ(tau_mem)·r = {float(a[bad].flat[0])!r} is 0 or too small ({_first(bad)}): CUBALIFNode adds its "
+            "current to the membrane unscaled, so nirverse stores it as c = κ r i + κ v_leak and reads it back "
+            "as (c − κ v_leak)/(κ r), which loses the current's digits", node=name, field="r",
+            expected=f"|κ(tau_mem)·r| >= {READBACK_CONDITION[dtype]} x |κ(tau_mem)·v_leak| (and not subnormal in {dtype})",
+        )
+
+
 def _cuba(name: str, kind: str, p: dict, semantics, dtype: str) -> NeuronSpec:
     k_syn, k_mem = semantics.kappa(p["tau_syn"]), semantics.kappa(p["tau_mem"])
     a, b = k_mem * p["r"], k_mem * p["v_leak"]
-    if np.any(a == 0):
-        raise UnsupportedNodeError(
-            f"κ(tau_mem)·r is 0 ({_first(a == 0)}): CUBALIFNode adds its current to the membrane unscaled, so "
-            "nirverse stores the current scaled by κ·r and could not read it back", node=name, field="r",
-            expected="r != 0",
-        )
+    _check_readback(name, a, b, dtype)
     shape = a.shape
     if kind == "CubaLIF":
         threshold = threshold_above(p["v_threshold"], dtype)
