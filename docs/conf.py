@@ -145,4 +145,4 @@ if intersphinx_mapping:
 # "more than one target found" (ref.python): autoapi lists re-exported classes twice (nirverse.NodeLevel and
 # nirverse.levels.NodeLevel), so a bare annotation such as ``cls: type`` matches both ``NodeLevel.type``
 # attributes. Only that ambiguity warning is silenced; missing references still fail the -W build.
-suppress_warnings = ["ref.python"]
+suppress_warnings.append("ref.python")
