@@ -168,16 +168,27 @@ def _category(case) -> str:
     return "identical" if np.allclose(got, ref, rtol=1e-5, atol=1e-5) else "deviating"
 
 
-#: measured with Spyx 1.0.0 on the 63 stored cases (the other 40 run and deviate)
+#: measured with Spyx 1.0.0 on the 91 stored cases (the other 53 run and deviate, 13 of them among the 28 cases
+#: added after the first 63: the 12 reconverge-* cases and fuzz-nested-neuron-to-outputs). Its two identical fuzz
+#: cases are CubaLIF graphs whose output raster it matches (the nirverse backend refuses them: r * kappa too small).
 CATALOGUE = {
-    "identical": ["stateless-affine", "stateless-linear", "stateless-conv2d-valid", "stateless-sumpool2d"],
+    "identical": ["stateless-affine", "stateless-linear", "stateless-conv2d-valid", "stateless-sumpool2d",
+                  "fuzz-rockpool-cubalif-zero-r-exp-value-imm-f32", "fuzz-snntorch-cubalif-tiny-r-exp-value-imm"],
     "raises ValueError": ["single-li-euler-value-imm", "single-li-exp-value-imm", "conv-stack-euler-subtract-imm",
                           "conv-stack-euler-subtract-1step", "conv-stack-euler-subtract-imm-f32"],
     "raises AssertionError": ["nested-euler-value-imm", "nested-euler-value-1step"],
-    "wrong shape": ["stateless-flatten", "stateless-conv1d", "stateless-conv2d", "stateless-avgpool2d"],
+    "wrong shape": ["stateless-flatten", "stateless-conv1d", "stateless-conv2d", "stateless-avgpool2d",
+                    "two-inputs-euler-value-imm", "two-inputs-euler-value-1step", "two-inputs-exp-subtract-imm",
+                    "two-inputs-exp-subtract-1step", "fuzz-brian2-if-threshold-loop-euler-subtract-imm",
+                    "fuzz-nengo-equal-i-nodes-exp-subtract-1step",
+                    "fuzz-rockpool-i-self-loop-batch-euler-subtract-1step",
+                    "fuzz-snntorch-cubali-subnormal-r-euler-subtract-1step",
+                    "fuzz-snntorch-cubali-tiny-r-exp-value-imm-f32"],
     "one output only": ["feedforward-euler-value-imm", "feedforward-euler-value-1step", "feedforward-exp-subtract-imm",
                         "feedforward-exp-subtract-1step", "feedforward-euler-value-1step-f32",
-                        "branches-euler-value-imm", "branches-euler-value-1step", "branches-exp-subtract-imm"],
+                        "branches-euler-value-imm", "branches-euler-value-1step", "branches-exp-subtract-imm",
+                        "fan-out-euler-value-imm", "fan-out-euler-value-1step", "fan-out-exp-subtract-imm",
+                        "fan-out-exp-subtract-1step"],
 }
 
 
@@ -188,7 +199,7 @@ def test_catalogue_sweep():
     for category, ids in CATALOGUE.items():
         assert sorted(measured.get(category, [])) == sorted(ids), category
     assert set(measured) <= set(CATALOGUE) | {"deviating"}
-    assert len(measured["deviating"]) == len(load_cases()) - sum(map(len, CATALOGUE.values())) == 40
+    assert len(measured["deviating"]) == len(load_cases()) - sum(map(len, CATALOGUE.values())) == 53
 
 
 @pytest.mark.parametrize("case_id", ["paper-lif-exp-subtract-imm", "paper-cnn-euler-subtract-imm",

@@ -41,10 +41,23 @@ def _expected(graph, x, semantics):
     return nirverse.run(graph, x, semantics, record=True)
 
 
+#: catalogue cases with a node Spyx refuses (measured on the 91 stored cases): node -> the field named. All
+#: four are Cuba nodes whose r * kappa(tau_mem) is 0 or too small for i = (I - K) / k to be read back.
+REFUSED_CASES = {
+    "fuzz-snntorch-cubalif-tiny-r-exp-value-imm": {"cubalif3": "r"},
+    "fuzz-snntorch-cubali-subnormal-r-euler-subtract-1step": {"block3_cubali2": "r"},
+    "fuzz-snntorch-cubali-tiny-r-exp-value-imm-f32": {"cubali3": "r"},
+    "fuzz-rockpool-cubalif-zero-r-exp-value-imm-f32": {"cubalif2": "r"},
+}
+
+
 def test_every_catalogue_node_is_labelled():
     for case in load_cases():
         labels = nirverse.explain(case.graph(), case.semantics, "spyx", case.dtype)
-        assert labels and all(label.level in (NATIVE, ADAPTED, EMULATED) for label in labels), case.id
+        refused = {label.node: label.reason for label in labels if label.level == REFUSED}
+        assert {node: f"field {field!r}" in refused.get(node, "") for node, field in
+                REFUSED_CASES.get(case.id, {}).items()} == dict.fromkeys(refused, True), case.id
+        assert labels and all(label.level in (NATIVE, ADAPTED, EMULATED, REFUSED) for label in labels), case.id
         assert all(label.construct == "spyx.nn.StatefulLayer" for label in labels if label.level == EMULATED)
 
 

@@ -49,12 +49,12 @@ class SpyxBackend(Backend):
         super().check_support(plan, semantics, dtype)
         for name in plan.order:
             if plan.types[name] in NEURONS:
-                check_neuron(plan, name)
+                check_neuron(plan, name, dtype)
 
     def node_level(self, plan: Plan, name: str, dtype: str) -> NodeLevel:
         kind = plan.types[name]
         if kind in NEURONS:
-            check_neuron(plan, name)
+            check_neuron(plan, name, dtype)
             return NodeLevel(name, kind, ADAPTED, f"spyx.nn.{NEURONS[kind]}", _NEURON_WHY[kind])
         return NodeLevel(name, kind, *_stateless_level(plan, name))
 

@@ -38,7 +38,8 @@ spike of the *same* step is the module's own activation on the updated state,
 :math:`z_t = \mathtt{module.spike}(S' - \theta)`; with ``"value"`` the plugin then sets
 :math:`v_t = z_t\,?\,v_{reset} : S'`. For CuBaLIF the correction cannot be fed in (it would stay in I), so
 a CubaLIF whose rest or reset value lies above its threshold is refused (:func:`check_neuron`), as are
-κ > 1 (β < 0 would be clipped) and k = κ r = 0 in a Cuba node (i cannot be read back from I).
+κ > 1 (β < 0 would be clipped) and, in a Cuba node, k = κ r so small that i = (I − K)/k loses its digits
+(:math:`|k| < 10^{-4}|K|` in float64, :math:`10^{-1}|K|` in float32, or k near the subnormal range).
 
 κ, κ_s and θ are read from the module's current β, α and threshold in every step (κ = 1 − β), so a model
 whose Spyx parameters are changed or trained is still one NIR node, which ``to_nir`` reads back.
@@ -68,7 +69,31 @@ def _kappas(plan: Any, name: str) -> dict[str, np.ndarray]:
     return {"tau_mem": s.kappa(p["tau_mem"]), "tau_syn": s.kappa(p["tau_syn"])}
 
 
-def check_neuron(plan: Any, name: str) -> None:
+#: the smallest |k| = |r kappa| relative to |K| = |kappa v_leak| it is read back past: the read-back error
+#: eps |K| / |k| of i = (I - K) / k stays ~100x inside the tolerance (1e-9 float64, 1e-5 float32)
+READBACK_CONDITION = {"float64": 1e-4, "float32": 1e-1}
+
+
+def _check_readback(plan: Any, name: str, dtype: str) -> None:
+    """Refuse a Cuba node whose current i cannot be read back from Spyx's I = k i + K in ``dtype``:
+    :math:`|k| < c_{dtype} |K|` (cancellation loses i's digits) or k below the dtype's normal range
+    times :math:`2^{nmant}` (0, subnormal, or k·i losing digits to underflow)."""
+    p = plan.params[name]
+    kappa = _kappas(plan, name)["tau_mem"]
+    k, K = np.abs(kappa * p["r"]), np.abs(kappa * p["v_leak"])
+    info = np.finfo(dtype)
+    bad = (k < READBACK_CONDITION[info.dtype.name] * K) | (k < info.tiny * 2.0**info.nmant)
+    if np.any(bad):
+        raise UnsupportedNodeError(
+            f"r * kappa(tau_mem) = {float(k[bad].flat[0])!r} is 0 or too small: Spyx's CuBaLIF holds the current "
+            "as I = k i + K (k = r kappa, K = kappa v_leak), read back as i = (I - K) / k, which loses its digits",
+            node=name, field="r",
+            expected=f"|r kappa(tau_mem)| >= {READBACK_CONDITION[info.dtype.name]} x |kappa v_leak| "
+            f"(and >= {float(info.tiny * 2.0**info.nmant):.3g} in {info.dtype.name})",
+        )
+
+
+def check_neuron(plan: Any, name: str, dtype: str = "float64") -> None:
     """Raise ``UnsupportedNodeError`` where a Spyx neuron cannot compute the node identically."""
     kind, p = plan.types[name], plan.params[name]
     for field, kappa in _kappas(plan, name).items():
@@ -77,11 +102,8 @@ def check_neuron(plan: Any, name: str) -> None:
                 f"leak factor kappa({field}) = {kappa.max()!r} > 1: Spyx clips its decay 1 - kappa to [0, 1]",
                 node=name, field=field, expected=f"{field} >= dt (method {plan.semantics.method!r})",
             )
-    if kind.startswith("Cuba") and np.any(_kappas(plan, name)["tau_mem"] * p["r"] == 0):
-        raise UnsupportedNodeError(
-            "r * kappa(tau_mem) = 0: the synaptic current cannot be read back from Spyx's scaled current",
-            node=name, field="r", expected="r != 0",
-        )
+    if kind.startswith("Cuba"):
+        _check_readback(plan, name, dtype)
     if kind == "CubaLIF":
         above = {"v_leak": p["v_leak"]}
         if plan.semantics.reset == "value":
