@@ -140,7 +140,7 @@ def neuron_map(plan: Plan, name: str, dtype: str) -> NeuronMap:
     return _cuba_map(plan, name, kind, d, r, b, alpha_mem, threshold, subtract, offset, v0)
 
 
-#: the smallest |r| relative to |b| that the current is read back past: (i_s - b)/r loses eps·|b|/|r|
+#: the smallest ``|r|`` relative to ``|b|`` that the current is read back past: (i_s - b)/r loses eps·``|b|``/``|r|``
 #: absolutely, kept ~100x inside the tolerance (1e-9 float64, 1e-5 float32); snnTorch's bound
 READBACK_CONDITION = {np.float64: 1e-4, np.float32: 1e-1}
 

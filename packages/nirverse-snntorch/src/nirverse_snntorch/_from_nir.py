@@ -125,8 +125,8 @@ def _first(mask: np.ndarray) -> str:
     return f"neuron {tuple(int(i) for i in idx) if len(idx) > 1 else int(idx[0]) if idx else ()}"
 
 
-#: the smallest |r kappa| relative to the constant it is read back past (see :func:`check_node`): the
-#: read-back error eps |K| / |r kappa| stays ~100x inside the tolerance (1e-9 float64, 1e-5 float32)
+#: the smallest ``|r kappa|`` relative to the constant it is read back past (see :func:`check_node`): the
+#: read-back error eps ``|K|`` / ``|r kappa|`` stays ~100x inside the tolerance (1e-9 float64, 1e-5 float32)
 READBACK_CONDITION = {"float64": 1e-4, "float32": 1e-1}
 
 

@@ -172,8 +172,8 @@ def _leaky(name: str, kind: str, p: dict, semantics, dtype: str) -> NeuronSpec:
     return NeuronSpec(kind, NEURON_CONSTRUCTS[kind], groups, gain, bias, p["v_leak"].copy(), kind == "LI")
 
 
-#: the smallest |a| = |κ_mem r| relative to |b| = |κ_mem v_leak|: reading i = (c − b)/a back loses
-#: ε|b|/|a| absolutely, which this keeps ~100x inside the tolerance (1e-9 float64, 1e-5 float32)
+#: the smallest ``|a|`` = ``|κ_mem r|`` relative to ``|b|`` = ``|κ_mem v_leak|``: reading i = (c − b)/a back loses
+#: ε``|b|``/``|a|`` absolutely, which this keeps ~100x inside the tolerance (1e-9 float64, 1e-5 float32)
 READBACK_CONDITION = {"float64": 1e-4, "float32": 1e-1}
 
 

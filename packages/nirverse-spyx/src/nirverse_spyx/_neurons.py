@@ -69,8 +69,8 @@ def _kappas(plan: Any, name: str) -> dict[str, np.ndarray]:
     return {"tau_mem": s.kappa(p["tau_mem"]), "tau_syn": s.kappa(p["tau_syn"])}
 
 
-#: the smallest |k| = |r kappa| relative to |K| = |kappa v_leak| it is read back past: the read-back error
-#: eps |K| / |k| of i = (I - K) / k stays ~100x inside the tolerance (1e-9 float64, 1e-5 float32)
+#: the smallest ``|k|`` = ``|r kappa|`` relative to ``|K|`` = ``|kappa v_leak|`` it is read back past: the read-back error
+#: eps ``|K|`` / ``|k|`` of i = (I - K) / k stays ~100x inside the tolerance (1e-9 float64, 1e-5 float32)
 READBACK_CONDITION = {"float64": 1e-4, "float32": 1e-1}
 
 

@@ -5,7 +5,7 @@ after a crash) under a time and memory limit. Every (graph, backend) pair gets o
 
 * ``identical`` -- the semantics note's verdict against the float64 reference;
 * ``refused`` -- a typed ``UnsupportedNodeError`` / ``UnsupportedSemanticsError`` (its reason is counted);
-* ``deviating`` -- it ran and differs (raster mismatches, first differing step, max |Δ|);
+* ``deviating`` -- it ran and differs (raster mismatches, first differing step, max ``|Δ|``);
 * ``error`` -- any other exception; ``crashed`` -- the child died (signal, or the memory limit);
 * ``timed_out`` -- it ran past the time limit.
 

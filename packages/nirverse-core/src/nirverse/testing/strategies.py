@@ -373,7 +373,7 @@ def _inputs(plan, kind: str, scale: float, batch: int, steps: int, rng: np.rando
 
 
 def margin(plan, states: dict[str, dict[str, np.ndarray]]) -> tuple[float, float]:
-    """(smallest |u - threshold|, largest |u|) over the pre-threshold values ``"u"`` of ``states``."""
+    """(smallest ``|u - threshold|``, largest ``|u|``) over the pre-threshold values ``"u"`` of ``states``."""
     smallest, largest = math.inf, 0.0
     for name, rec in states.items():
         if "u" in rec and rec["u"].size:
