@@ -219,14 +219,17 @@ def fuzz_table(latest: dict[str, dict]) -> str:
     """Per backend: random graphs run, the count of every verdict, and the refusal rates by reason."""
     if not latest:
         return "(no fuzz summary yet: run `nirverse fuzz --json results/fuzz.json`)\n"
-    lines = ["| backend | version | graphs | " + " | ".join(FUZZ_VERDICTS) + " | seed | run |",
-             "|---" * (len(FUZZ_VERDICTS) + 5) + "|"]
+    heads = {"identical": "✔", "refused": "–", "deviating": "✘", "error": "!", "crashed": "☠", "timed_out": "⧗"}
+    lines = ["| backend | version | graphs | " + " | ".join(heads[v] for v in FUZZ_VERDICTS) + " | seed |",
+             "|---" * (len(FUZZ_VERDICTS) + 4) + "|"]
     for name in sorted(latest):
         e = latest[name]
         lines.append(f"| {name} | {e.get('version') or '-'} | {e['graphs']} | "
-                     + " | ".join(str(e["counts"].get(v, 0)) for v in FUZZ_VERDICTS)
-                     + f" | {e.get('seed')} | {e.get('written') or '-'} |")
-    lines += ["", "Refusals by reason (share of that backend's graphs):", ""]
+                     + " | ".join(str(e["counts"].get(v, 0)) for v in FUZZ_VERDICTS) + f" | {e.get('seed')} |")
+    runs = sorted({str(e.get("written")) for e in latest.values() if e.get("written")})
+    lines += ["", "✔ identical · – refused (typed reason) · ✘ deviating · ! error · ☠ crashed · ⧗ timed out"
+              + (f"; run {', '.join(runs)}" if runs else ""), "",
+              "Refusals by reason (share of that backend's graphs):", ""]
     for name in sorted(latest):
         e = latest[name]
         for reason, count in e["refusals"].items():
