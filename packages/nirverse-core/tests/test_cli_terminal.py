@@ -64,5 +64,9 @@ def test_compare_prints_no_third_party_noise_on_a_fresh_cache(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stderr == "", done.stderr
     assert "Traceback" not in done.stdout and "hxtorch" not in done.stdout
+    rows = [line for line in done.stdout.splitlines() if line.startswith("│")]
+    assert max(len(line) for line in done.stdout.splitlines()) <= 80
+    assert len(rows) == 1 + len(noisy), done.stdout  # one line per backend at 80 columns, the judge's too
+    assert all("identical" in row for row in rows[1:]), done.stdout
     verbose = _run("-m", "nirverse", "-v", "compare", "--no-plot", "--steps", "5", "--backends", noisy[0], env=fresh)
     assert verbose.returncode == 0 and verbose.stderr  # -v shows the frameworks' own log

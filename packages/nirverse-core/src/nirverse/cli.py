@@ -215,12 +215,16 @@ def cmd_compare(args) -> int:
             rows.append(_compare_row(name, graph, inputs, sem, args.dtype, reference, results))
             progress.advance(task)
     table = Table(title=f"{graph_path.name} against the {args.dtype} reference")
-    for col in ("backend", "version", "verdict", "raster mismatches", "max |Δv|", "time (s)", "levels", "note"):
-        table.add_column(col, overflow="fold")
-    table.add_row("reference", "-", "judge", "0", "0", f"{reference.wall_time:.2f}", _compare_levels(graph, sem, "reference", args.dtype), "")
-    for row in rows:
-        table.add_row(*row)
+    noted = any(row[-1] for row in rows)  # the note column only where a backend has something to say
+    for col in ("backend", "version", "verdict", "raster", "max |Δv|", "time s", "levels", "note")[:8 if noted else 7]:
+        table.add_column(col, overflow="fold", no_wrap=col != "note")
+    judge = ("reference", "-", "judge", "0", "0", f"{reference.wall_time:.2f}",
+             _compare_levels(graph, sem, "reference", args.dtype), "")
+    for row in [judge, *rows]:
+        table.add_row(*row[:8 if noted else 7])
     console.print(table)
+    console.print("raster: mismatching spike entries of all; levels: nodes native (N), adapted (A), emulated (E), "
+                  "refused (R), per node in nirverse explain")
     if not args.no_plot:
         from .plot import comparison_figure
 
@@ -263,13 +267,18 @@ def _level_counts(labels) -> str:
 
 
 def _compare_levels(graph, sem, backend: str, dtype: str) -> str:
-    """The node counts per level for ``nirverse compare`` (``"-"`` when the backend cannot say)."""
+    """The node counts per level for ``nirverse compare``, one letter each: ``"3N 2E"`` is 3 native and 2
+    emulated nodes (``"-"`` when the backend cannot say)."""
+    from collections import Counter
+
     from .api import explain
+    from .levels import LEVELS, REFUSED
 
     try:
-        return _level_counts(explain(graph, sem, backend=backend, dtype=dtype))
+        counts = Counter(label.level for label in explain(graph, sem, backend=backend, dtype=dtype))
     except NirverseError:
         return "-"
+    return " ".join(f"{counts[level]}{level[0].upper()}" for level in LEVELS + (REFUSED,) if counts.get(level)) or "-"
 
 
 def cmd_conformance(args) -> int:
